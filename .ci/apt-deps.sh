@@ -2,11 +2,12 @@
 # Debian 12 packages fleetboot's tests and benchmarks talk to (real clients, peers, QEMU rig).
 # Services that some of these packages ship (tftpd-hpa, atftpd, apt-cacher-ng, kea) must not
 # start on the host: policy-rc.d refuses every start while we install.
+# (busybox udhcpc comes from busybox-static: the udhcpc package needs busybox, which conflicts)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 PKGS="ca-certificates git python3 make g++ sqlite3
   qemu-system-x86 ipxe-qemu seabios ovmf ipxe dnsmasq-base debian-installer-12-netboot-amd64
-  pxelinux syslinux-common busybox-static udhcpc cpio tcpdump iproute2 file binutils
+  pxelinux syslinux-common busybox-static cpio tcpdump iproute2 file binutils
   atftp atftpd tftp-hpa tftpd-hpa curl dhcping kea-admin kea-dhcp4-server wrk hyperfine nmap isc-dhcp-client
   chromium debootstrap apt-utils dpkg-dev apt-cacher-ng"
 if [ ! -e /usr/sbin/policy-rc.d ]; then
