@@ -1,0 +1,63 @@
+// Renders boot answers as iPXE scripts and PXELINUX configs. Pure string building.
+import { basename } from 'node:path';
+
+export interface RenderedBoot {
+  kernelUrl: string;
+  initrdUrl: string;
+  cmdline: string;
+  title: string;
+}
+
+/** iPXE needs `initrd=<name>` on the kernel line for EFI-stub kernels to find the initrd under
+ *  UEFI (harmless on BIOS); the name is the basename iPXE gives the downloaded initrd. */
+export function ipxeInstallScript(b: RenderedBoot): string {
+  return [
+    '#!ipxe',
+    `echo fleetboot: ${b.title}`,
+    `kernel ${b.kernelUrl} initrd=${basename(b.initrdUrl)} ${b.cmdline}`.trimEnd(),
+    `initrd ${b.initrdUrl}`,
+    'boot || goto failed',
+    ':failed',
+    'echo fleetboot: boot failed, retrying in 10 s',
+    'sleep 10',
+    'reboot',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Local boot. `exit` hands control back to the firmware, which moves to the next boot device;
+ * under SeaBIOS and most UEFI firmware that is the disk. Some BIOS PXE stacks hang after an
+ * NBP exits, so `sanboot` (boot drive 0x80 directly) is offered as the alternative.
+ */
+export function ipxeLocalScript(reason: string, mode: 'exit' | 'sanboot'): string {
+  const lines = ['#!ipxe', `echo fleetboot: local boot (${reason.replace(/[\r\n]/g, ' ')})`];
+  if (mode === 'sanboot') lines.push('sanboot --no-describe --drive 0x80 || exit');
+  else lines.push('exit');
+  return lines.join('\n') + '\n';
+}
+
+/** Served over TFTP as `boot.ipxe` to iPXE builds that ask for a script by name: hands over to
+ *  HTTP, where the per-MAC decision is made. */
+export function ipxeChainScript(httpBase: string): string {
+  return ['#!ipxe', `chain ${httpBase}/boot.ipxe?mac=\${net0/mac} || exit`, ''].join('\n');
+}
+
+/** PXELINUX paths are relative to the TFTP root, which is the boot-assets directory. */
+export function pxelinuxInstall(b: { kernel: string; initrd: string; cmdline: string; title: string }): string {
+  return [
+    'DEFAULT fleetboot',
+    'PROMPT 0',
+    'TIMEOUT 0',
+    'LABEL fleetboot',
+    `  MENU LABEL ${b.title}`,
+    `  KERNEL ${b.kernel}`,
+    `  INITRD ${b.initrd}`,
+    `  APPEND ${b.cmdline}`,
+    '',
+  ].join('\n');
+}
+
+export function pxelinuxLocal(): string {
+  return ['DEFAULT local', 'PROMPT 0', 'TIMEOUT 0', 'LABEL local', '  LOCALBOOT 0', ''].join('\n');
+}

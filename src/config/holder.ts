@@ -1,0 +1,106 @@
+// Holds the current, frozen configuration and its inventory index. Reload swaps both at once
+// or not at all: a bad file leaves the running config untouched and says why.
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import { loadConfig, formatError, type LoadedConfig, type LoadOptions, type ConfigError } from './load.js';
+import type { Config } from './schema.js';
+import type { Host, Role } from './inventory.js';
+
+/** A host with its roles resolved: what templates and the boot decision see. */
+export interface ResolvedHost {
+  host: Host;
+  /** the install role (first in host.roles) */
+  roleName: string;
+  role: Role;
+  /** packages of all the host's roles, de-duplicated, in order */
+  packages: string[];
+  /** role vars (in role order), then host vars on top */
+  vars: Record<string, unknown>;
+}
+
+export class InventoryIndex {
+  private readonly macs = new Map<string, ResolvedHost>();
+  private readonly names = new Map<string, ResolvedHost>();
+
+  constructor(config: Config) {
+    for (const host of config.hosts) {
+      const roles = host.roles.map((r) => config.roles[r]);
+      const vars: Record<string, unknown> = {};
+      for (const r of roles) Object.assign(vars, r.vars);
+      Object.assign(vars, host.vars);
+      const resolved: ResolvedHost = {
+        host,
+        roleName: host.roles[0],
+        role: roles[0],
+        packages: [...new Set(roles.flatMap((r) => r.packages))],
+        vars,
+      };
+      this.names.set(host.name, resolved);
+      for (const m of host.macs) this.macs.set(m, resolved);
+    }
+  }
+
+  byMac(mac: string): ResolvedHost | undefined {
+    return this.macs.get(normaliseMac(mac) ?? '');
+  }
+
+  byName(name: string): ResolvedHost | undefined {
+    return this.names.get(name);
+  }
+
+  all(): ResolvedHost[] {
+    return [...this.names.values()];
+  }
+}
+
+/** "52-54-00-AA-bb-cc", "525400aabbcc" -> "52:54:00:aa:bb:cc"; null if not a MAC. */
+export function normaliseMac(raw: string): string | null {
+  const hex = raw.trim().toLowerCase().replace(/[:\-.]/g, '');
+  if (!/^[0-9a-f]{12}$/.test(hex)) return null;
+  return hex.match(/../g)!.join(':');
+}
+
+export class ConfigHolder extends EventEmitter {
+  private loaded: LoadedConfig;
+  private idx: InventoryIndex;
+
+  constructor(initial: LoadedConfig, private readonly opts: LoadOptions = {}, private readonly log?: Logger) {
+    super();
+    this.loaded = initial;
+    this.idx = new InventoryIndex(initial.config);
+  }
+
+  get current(): LoadedConfig {
+    return this.loaded;
+  }
+  get config(): Readonly<Config> {
+    return this.loaded.config;
+  }
+  /** Port HTTP really listens on (differs from config when it says 0: tests, ephemeral). */
+  boundHttpPort?: number;
+  /** Base URL for every URL we hand out (scripts, answer files, DHCP boot file names). */
+  get publicUrl(): string {
+    const c = this.loaded.config;
+    if (c.server.publicUrl) return this.loaded.publicUrl;
+    return `http://${c.server.address}:${this.boundHttpPort ?? c.http.port}`;
+  }
+  get index(): InventoryIndex {
+    return this.idx;
+  }
+
+  /** Re-reads the files. On error the old config stays; returns the errors. */
+  reload(): { ok: boolean; errors: ConfigError[] } {
+    const r = loadConfig(this.opts);
+    if (!r.ok) {
+      this.log?.error({ errors: r.errors.map(formatError) }, 'config reload failed; keeping the running config');
+      this.emit('reload-failed', r.errors);
+      return { ok: false, errors: r.errors };
+    }
+    const prev = this.loaded;
+    this.loaded = r.loaded;
+    this.idx = new InventoryIndex(r.loaded.config);
+    this.log?.info({ hosts: r.loaded.config.hosts.length, roles: Object.keys(r.loaded.config.roles).length }, 'config reloaded');
+    this.emit('reloaded', r.loaded, prev);
+    return { ok: true, errors: [] };
+  }
+}

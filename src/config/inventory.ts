@@ -1,0 +1,101 @@
+// Inventory schema: roles and hosts, meant to live in git next to the config.
+import { z } from 'zod';
+
+const MAC_RE = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
+export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+export const ipv4 = z.string().regex(IPV4_RE, 'must be an IPv4 address like 10.0.0.5');
+
+export const mac = z
+  .string()
+  .regex(MAC_RE, 'must be a MAC address like 52:54:00:12:34:56')
+  .transform((m) => m.toLowerCase().replace(/-/g, ':'));
+
+/** Free-form per-role / per-host template variables (strings, numbers, booleans, lists, maps). */
+export const vars = z.record(z.string(), z.unknown()).default({});
+
+export const partitioningSchema = z
+  .object({
+    // keep-data: reformat the OS partitions only, keep the partition labelled `dataLabel`.
+    // wipe: the whole disk is the installer's (new machines).
+    scheme: z.enum(['keep-data', 'wipe']).default('keep-data'),
+    disk: z.string().default('/dev/vda'),
+    dataLabel: z.string().default('data'),
+    dataMount: z.string().default('/data'),
+    rootSizeMiB: z.number().int().positive().default(4096),
+  })
+  .strict()
+  .default({});
+
+export const roleSchema = z
+  .object({
+    description: z.string().optional(),
+    kernel: z.string().min(1),
+    initrd: z.string().min(1),
+    /** nunjucks string: may use {{ urls.answer }}, {{ host.name }}, {{ syslog.host }} ... */
+    cmdline: z.string().default(''),
+    /** file name under the templates directory; its extension/kind does not matter to us */
+    template: z.string().min(1),
+    suite: z.string().default('bookworm'),
+    packages: z.array(z.string().min(1)).default([]),
+    partitioning: partitioningSchema,
+    /** wait for the installed system's first-boot "up" callback before calling the run done */
+    requireUp: z.boolean().default(false),
+    vars,
+  })
+  .strict();
+
+export const hostSchema = z
+  .object({
+    name: z.string().regex(NAME_RE, 'must be a DNS label (a-z, 0-9, -)'),
+    macs: z.array(mac).min(1, 'a host needs at least one MAC'),
+    /** first role is the install role (kernel/initrd/template); the others add packages and vars */
+    roles: z.array(z.string().min(1)).min(1, 'a host needs at least one role'),
+    address: ipv4.optional(),
+    labels: z.array(z.string()).default([]),
+    vars,
+  })
+  .strict();
+
+export const inventorySchema = z
+  .object({
+    roles: z.record(z.string().regex(NAME_RE, 'role names are DNS labels'), roleSchema).default({}),
+    hosts: z.array(hostSchema).default([]),
+  })
+  .strict();
+
+export type Role = z.infer<typeof roleSchema>;
+export type Host = z.infer<typeof hostSchema>;
+export type Inventory = z.infer<typeof inventorySchema>;
+
+export interface InventoryIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Cross-reference checks zod cannot express: unknown roles, duplicate names/MACs/addresses. */
+export function crossCheckInventory(inv: Inventory): InventoryIssue[] {
+  const issues: InventoryIssue[] = [];
+  const names = new Map<string, number>();
+  const macs = new Map<string, string>();
+  const addrs = new Map<string, string>();
+  inv.hosts.forEach((h, i) => {
+    if (names.has(h.name)) issues.push({ path: ['hosts', i, 'name'], message: `duplicate host name "${h.name}" (also hosts[${names.get(h.name)}])` });
+    else names.set(h.name, i);
+    h.macs.forEach((m, j) => {
+      const other = macs.get(m);
+      if (other !== undefined) issues.push({ path: ['hosts', i, 'macs', j], message: `MAC ${m} is already used by host "${other}"` });
+      else macs.set(m, h.name);
+    });
+    if (h.address) {
+      const other = addrs.get(h.address);
+      if (other !== undefined) issues.push({ path: ['hosts', i, 'address'], message: `address ${h.address} is already used by host "${other}"` });
+      else addrs.set(h.address, h.name);
+    }
+    h.roles.forEach((r, j) => {
+      if (!inv.roles[r]) issues.push({ path: ['hosts', i, 'roles', j], message: `unknown role "${r}" (known: ${Object.keys(inv.roles).join(', ') || 'none'})` });
+    });
+  });
+  return issues;
+}

@@ -1,0 +1,150 @@
+// Wires the subsystems together. Constructor assigns; start() does the I/O in order (state,
+// HTTP, TFTP, DHCP, syslog) and stop() undoes it in reverse. Reload (SIGHUP or a changed file)
+// swaps the config atomically or keeps the old one.
+import { createServer, type Server } from 'node:http';
+import { watch, type FSWatcher } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './log.js';
+import { ConfigHolder } from './config/holder.js';
+import type { LoadedConfig, LoadOptions } from './config/load.js';
+import { openDatabase, type DB } from './store/db.js';
+import { RunStore } from './store/runs.js';
+import { InstallService, systemClock, type Clock } from './install/service.js';
+import { TemplateRenderer } from './install/render.js';
+import { BootService } from './boot/service.js';
+import { createApp } from './http/app.js';
+import { createRegistry, installMetrics, type Registry } from './metrics.js';
+import { startSubsystems, type Subsystem } from './subsystems.js';
+
+export interface DaemonOptions {
+  loaded: LoadedConfig;
+  loadOptions: LoadOptions;
+  log: Logger;
+  clock?: Clock;
+  /** watch config files for changes (default true) */
+  watch?: boolean;
+  /** stall-check interval (ms) */
+  tickMs?: number;
+}
+
+export class Daemon {
+  holder!: ConfigHolder;
+  db!: DB;
+  store!: RunStore;
+  installs!: InstallService;
+  boot!: BootService;
+  registry!: Registry;
+  private http?: Server;
+  private subsystems: Subsystem[] = [];
+  private watchers: FSWatcher[] = [];
+  private ticker?: NodeJS.Timeout;
+  private reloadTimer?: NodeJS.Timeout;
+  private onHup = () => this.reload('SIGHUP');
+  private renderer!: TemplateRenderer;
+
+  constructor(private readonly opts: DaemonOptions) {}
+
+  get httpPort(): number {
+    return (this.http?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.opts;
+    const clock = this.opts.clock ?? systemClock;
+    this.holder = new ConfigHolder(this.opts.loaded, this.opts.loadOptions, log.child({ subsystem: 'config' }));
+    const cfg = this.holder.config;
+    this.db = openDatabase(cfg.paths.db);
+    this.store = new RunStore(this.db);
+    this.registry = createRegistry();
+    installMetrics(this.registry, () => this.store);
+    this.renderer = new TemplateRenderer(cfg.paths.templates);
+    this.holder.on('reloaded', (next: LoadedConfig) => {
+      if (next.config.paths.templates !== this.renderer.templatesDir) this.renderer = new TemplateRenderer(next.config.paths.templates);
+    });
+    this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
+    this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
+
+    const sub = await startSubsystems({ daemon: this, log, holder: this.holder, registry: this.registry, db: this.db });
+    this.subsystems = sub.started;
+    const app = createApp({
+      holder: this.holder,
+      store: this.store,
+      boot: this.boot,
+      installs: this.installs,
+      renderer: () => this.renderer,
+      registry: this.registry,
+      log,
+      mirror: sub.mirror,
+      cacheStats: sub.cacheStats,
+      web: sub.web,
+      health: () => ({ subsystems: this.subsystems.map((s) => s.name) }),
+    });
+    if (cfg.http.enabled) {
+      this.http = createServer(app);
+      // installers download large files slowly; don't cut them off
+      this.http.requestTimeout = 0;
+      this.http.keepAliveTimeout = 65_000;
+      await new Promise<void>((resolve, reject) => {
+        this.http!.once('error', reject);
+        this.http!.listen(cfg.http.port, cfg.http.listen, () => resolve());
+      });
+      this.holder.boundHttpPort = this.httpPort;
+      log.info({ url: `http://${cfg.http.listen === '0.0.0.0' ? cfg.server.address : cfg.http.listen}:${this.httpPort}/` }, 'HTTP listening');
+    }
+    this.ticker = setInterval(() => {
+      try {
+        this.installs.tick();
+      } catch (e) {
+        log.error({ err: e }, 'install tick failed');
+      }
+    }, this.opts.tickMs ?? 5000);
+    this.ticker.unref();
+    process.on('SIGHUP', this.onHup);
+    if (this.opts.watch !== false) {
+      for (const f of this.holder.current.files) {
+        try {
+          // editors replace files (rename): debounce and re-read whatever is there
+          this.watchers.push(watch(f, () => this.scheduleReload(`file changed: ${f}`)));
+        } catch (e) {
+          log.warn({ err: e, file: f }, 'cannot watch config file; reload with SIGHUP');
+        }
+      }
+    }
+  }
+
+  private scheduleReload(why: string) {
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => this.reload(why), 300);
+    this.reloadTimer.unref();
+  }
+
+  reload(why: string): boolean {
+    this.opts.log.info({ why }, 'reloading config');
+    const r = this.holder.reload();
+    if (r.ok) {
+      // files may have been replaced: re-arm the watchers on the new inodes
+      for (const w of this.watchers.splice(0)) w.close();
+      if (this.opts.watch !== false) for (const f of this.holder.current.files) this.watchers.push(watch(f, () => this.scheduleReload(`file changed: ${f}`)));
+    }
+    return r.ok;
+  }
+
+  async stop(): Promise<void> {
+    process.off('SIGHUP', this.onHup);
+    clearInterval(this.ticker);
+    clearTimeout(this.reloadTimer);
+    for (const w of this.watchers.splice(0)) w.close();
+    for (const s of this.subsystems.reverse()) {
+      try {
+        await s.stop();
+      } catch (e) {
+        this.opts.log.error({ err: e, subsystem: s.name }, 'stop failed');
+      }
+    }
+    if (this.http) {
+      this.http.closeAllConnections();
+      await new Promise<void>((r) => this.http!.close(() => r()));
+    }
+    this.db?.close();
+  }
+}

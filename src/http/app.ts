@@ -1,0 +1,85 @@
+// The HTTP edge: thin routes over the core services. Boot-facing routes (boot.ipxe, assets,
+// token URLs, the package cache) are unauthenticated; the admin API and UI sit behind `admin`.
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log.js';
+import type { ConfigHolder } from '../config/holder.js';
+import type { BootService } from '../boot/service.js';
+import type { InstallService } from '../install/service.js';
+import type { RunStore } from '../store/runs.js';
+import type { TemplateRenderer } from '../install/render.js';
+import { httpMetrics } from '../metrics.js';
+import { bootRouter } from './boot.js';
+import { assetsHandler } from './assets.js';
+import { installRouter } from './install.js';
+import { apiRouter, apiErrorHandler, type ApiDeps } from './api.js';
+
+export interface AppDeps {
+  holder: ConfigHolder;
+  store: RunStore;
+  boot: BootService;
+  installs: InstallService;
+  renderer: () => TemplateRenderer;
+  registry: Registry;
+  log: Logger;
+  /** package cache router, mounted at /mirror */
+  mirror?: Router;
+  cacheStats?: ApiDeps['cacheStats'];
+  /** admin side (auth + UI), mounted by the web layer; it protects /api/v1 via `apiGuard` */
+  web?: { router: Router; apiGuard: RequestHandler; actor: ApiDeps['actor'] };
+  health?: () => Record<string, unknown>;
+}
+
+export function createApp(d: AppDeps): Express {
+  const app = express();
+  const log = d.log.child({ subsystem: 'http' });
+  const m = httpMetrics(d.registry);
+  app.set('trust proxy', d.holder.config.http.trustProxy);
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const end = m.duration.startTimer();
+    res.on('finish', () => {
+      // label by route pattern, never by raw path (tokens, MACs and file names are unbounded)
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
+      m.requests.inc({ route, method: req.method, status: String(res.statusCode) });
+      end({ route });
+      log.debug({ ip: req.ip, method: req.method, url: req.path, status: res.statusCode }, 'request');
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, hosts: d.holder.config.hosts.length, ...(d.health?.() ?? {}) });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(d.registry.contentType).send(await d.registry.metrics());
+  });
+  app.use(bootRouter(d.boot));
+  const assets = assetsHandler(() => d.holder.config.paths.assets, log);
+  app.get('/assets/*path', assets);
+  app.head('/assets/*path', assets);
+  app.use(installRouter({ installs: d.installs, holder: d.holder, renderer: d.renderer, log }));
+  if (d.mirror) app.use('/mirror', d.mirror);
+
+  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, actor: d.web?.actor, cacheStats: d.cacheStats });
+  if (d.web) app.use('/api/v1', d.web.apiGuard, api);
+  else app.use('/api/v1', api);
+  app.use('/api/v1', apiErrorHandler(log));
+  if (d.web) app.use(d.web.router);
+  else {
+    app.get('/', (_req, res) => {
+      res.type('text/plain').send('fleetboot: the admin UI is not enabled; the JSON API is at /api/v1/hosts\n');
+    });
+  }
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+  app.use(((err, req, res, _next) => {
+    log.error({ err, path: req.path }, 'unhandled HTTP error');
+    if (!res.headersSent) res.status(500).type('text/plain').send('internal error\n');
+    else res.destroy();
+  }) as express.ErrorRequestHandler);
+  return app;
+}

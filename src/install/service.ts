@@ -1,0 +1,184 @@
+// Install runs: marking hosts for reinstall, the token that ties an installer's requests to one
+// run, progress callbacks, stall detection. The rules are in machine.ts; this applies them to
+// SQLite rows and announces every change (the web UI streams them).
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { tokenHint } from '../log.js';
+import type { RunStore, RunRow, EventRow } from '../store/runs.js';
+import type { ConfigHolder } from '../config/holder.js';
+import type { HostBootState } from '../boot/types.js';
+import { transition, TERMINAL, type RunEvent } from './machine.js';
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export type TokenLookup =
+  | { ok: true; run: RunRow }
+  | { ok: false; reason: 'unknown' | 'expired' | 'finished' };
+
+export interface ChangeEvent {
+  host: string;
+  run?: RunRow;
+  event?: EventRow;
+}
+
+export type MarkResult = { host: string; ok: true; runId: number; already: boolean } | { host: string; ok: false; error: string };
+
+export class InstallService extends EventEmitter {
+  constructor(
+    private readonly store: RunStore,
+    private readonly holder: ConfigHolder,
+    private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
+    private readonly newToken: () => string = () => randomBytes(24).toString('base64url'),
+  ) {
+    super();
+  }
+
+  private timing() {
+    const i = this.holder.config.install;
+    return { stallMs: i.stallSeconds * 1000, upDeadlineMs: i.upDeadlineSeconds * 1000 };
+  }
+
+  hostState(host: string): HostBootState {
+    const run = this.store.openRun(host);
+    return { reinstallMarked: this.store.isMarked(host), run: run && { id: run.id, token: run.token, state: run.state } };
+  }
+
+  mark(hosts: string[], by = 'cli'): MarkResult[] {
+    const now = this.clock.now();
+    const ttl = this.holder.config.install.tokenTtlSeconds * 1000;
+    return hosts.map((name): MarkResult => {
+      const rh = this.holder.index.byName(name);
+      if (!rh) return { host: name, ok: false, error: `unknown host "${name}"` };
+      const result = this.store.transaction(() => {
+        const open = this.store.openRun(name);
+        if (open && open.state !== 'rebooting') {
+          this.store.setMark(name, open.id, now, by);
+          return { run: open, already: true };
+        }
+        // a run waiting for its first-boot callback is superseded by the new mark
+        if (open) this.applyLocked(open, { type: 'cancel' }, now, `superseded by a new reinstall mark (${by})`);
+        const run = this.store.createRun({ host: name, role: rh.roleName, token: this.newToken(), now, expiresAt: now + ttl, markedBy: by });
+        this.store.setMark(name, run.id, now, by);
+        const ev = this.store.addEvent({ runId: run.id, host: name, at: now, kind: 'state', stage: 'marked', message: `marked for reinstall by ${by}`, source: by });
+        return { run, already: false, ev };
+      });
+      if (!result.already) {
+        this.log.info({ host: name, runId: result.run.id, by }, 'host marked for reinstall');
+        this.emit('change', { host: name, run: result.run, event: (result as { ev?: EventRow }).ev } satisfies ChangeEvent);
+      }
+      return { host: name, ok: true, runId: result.run.id, already: result.already };
+    });
+  }
+
+  cancel(hosts: string[], by = 'cli'): MarkResult[] {
+    const now = this.clock.now();
+    return hosts.map((name): MarkResult => {
+      if (!this.holder.index.byName(name)) return { host: name, ok: false, error: `unknown host "${name}"` };
+      const open = this.store.openRun(name);
+      if (!open) {
+        this.store.clearMark(name);
+        return { host: name, ok: false, error: 'no open install run' };
+      }
+      this.apply(open, { type: 'cancel' }, `cancelled by ${by}`, by);
+      return { host: name, ok: true, runId: open.id, already: false };
+    });
+  }
+
+  /** The HTTP/TFTP boot path served the installer to this host. */
+  bootServed(host: string, runId: number, source?: string): void {
+    const run = this.store.run(runId);
+    if (!run || TERMINAL.has(run.state)) return;
+    const now = this.clock.now();
+    // the token must outlive the install that starts now, whenever the mark was set
+    this.store.updateRun(run.id, { booted_at: now, token_expires_at: now + this.holder.config.install.tokenTtlSeconds * 1000 }, now);
+    this.apply(this.store.run(run.id)!, { type: 'boot' }, 'installer kernel served', source);
+  }
+
+  lookupToken(token: string): TokenLookup {
+    const run = this.store.runByToken(token);
+    if (!run) return { ok: false, reason: 'unknown' };
+    if (TERMINAL.has(run.state)) return { ok: false, reason: 'finished' };
+    if (this.clock.now() >= run.token_expires_at) return { ok: false, reason: 'expired' };
+    return { ok: true, run };
+  }
+
+  progress(token: string, stage: string, message: string | undefined, source?: string): TokenLookup {
+    const found = this.lookupToken(token);
+    if (!found.ok) {
+      this.log.warn({ token: tokenHint(token), reason: found.reason, ip: source, stage }, 'progress callback with an invalid token');
+      return found;
+    }
+    this.apply(found.run, { type: 'progress', stage }, message, source, stage);
+    return { ok: true, run: this.store.run(found.run.id)! };
+  }
+
+  /** Installer log lines (syslog) attached to the host's open run. */
+  logLine(host: string, message: string, source?: string, at = this.clock.now()): void {
+    const open = this.store.openRun(host) ?? this.store.latestRun(host);
+    const ev = this.store.addEvent({ runId: open?.id ?? null, host, at, kind: 'log', message, source });
+    this.emit('change', { host, event: ev } satisfies ChangeEvent);
+  }
+
+  /** Records a boot-path event (DHCP/TFTP/HTTP) on the host's open run, for the timeline. */
+  note(host: string, kind: 'dhcp' | 'tftp' | 'http' | 'boot', message: string, source?: string): void {
+    const open = this.store.openRun(host);
+    if (!open) return;
+    const ev = this.store.addEvent({ runId: open.id, host, at: this.clock.now(), kind, message, source });
+    this.emit('change', { host, event: ev } satisfies ChangeEvent);
+  }
+
+  /** Stall/deadline detection; the daemon calls this every few seconds. */
+  tick(): number {
+    let changed = 0;
+    const now = this.clock.now();
+    for (const run of this.store.openRuns()) {
+      const t = transition(this.facts(run), { type: 'tick' }, now, this.timing());
+      if (t) {
+        this.apply(run, { type: 'tick' }, t.reason);
+        changed++;
+      }
+    }
+    return changed;
+  }
+
+  private facts(run: RunRow) {
+    const role = this.holder.config.roles[run.role];
+    return { state: run.state, lastEventAt: run.last_event_at ?? run.booted_at ?? run.created_at, requireUp: role?.requireUp ?? false };
+  }
+
+  private apply(run: RunRow, ev: RunEvent, message?: string, source?: string, stage?: string): void {
+    const now = this.clock.now();
+    this.store.transaction(() => this.applyLocked(run, ev, now, message, source, stage));
+  }
+
+  private applyLocked(run: RunRow, ev: RunEvent, now: number, message?: string, source?: string, stage?: string): void {
+    const t = transition(this.facts(run), ev, now, this.timing());
+    const fields: Parameters<RunStore['updateRun']>[1] = {};
+    let event: EventRow | undefined;
+    if (ev.type === 'progress') {
+      fields.last_event_at = now;
+      fields.stage = stage ?? null;
+      fields.message = message ?? null;
+      event = this.store.addEvent({ runId: run.id, host: run.host, at: now, kind: 'progress', stage, message, source });
+    } else if (ev.type === 'boot') {
+      fields.last_event_at = now;
+      event = this.store.addEvent({ runId: run.id, host: run.host, at: now, kind: 'boot', stage: 'pxe', message, source });
+    }
+    if (t) {
+      fields.state = t.state;
+      if (TERMINAL.has(t.state)) fields.finished_at = now;
+      if (t.clearMark) this.store.clearMark(run.host);
+      const se = this.store.addEvent({ runId: run.id, host: run.host, at: now, kind: 'state', stage: t.state, message: message && ev.type !== 'progress' ? message : t.reason, source });
+      event = event ?? se;
+      this.log.info({ host: run.host, runId: run.id, from: run.state, to: t.state, reason: t.reason }, 'install run state change');
+    }
+    if (Object.keys(fields).length) this.store.updateRun(run.id, fields, now);
+    const updated = this.store.run(run.id)!;
+    this.emit('change', { host: run.host, run: updated, event } satisfies ChangeEvent);
+  }
+}

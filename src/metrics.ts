@@ -1,0 +1,36 @@
+// The Prometheus registry. Each subsystem registers its own metrics on the registry it is
+// given; this file only creates it and holds the metrics of the HTTP edge and install runs.
+import client from 'prom-client';
+import type { RunStore } from './store/runs.js';
+import { OPEN_STATES } from './install/machine.js';
+
+export type { Registry } from 'prom-client';
+
+export function createRegistry(): client.Registry {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'fleetboot_process_' });
+  return registry;
+}
+
+export function httpMetrics(registry: client.Registry) {
+  return {
+    requests: new client.Counter({ name: 'fleetboot_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
+    duration: new client.Histogram({ name: 'fleetboot_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['route'], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60], registers: [registry] }),
+  };
+}
+
+export function installMetrics(registry: client.Registry, store: () => RunStore | undefined) {
+  const states = [...OPEN_STATES, 'done', 'failed', 'cancelled'];
+  return new client.Gauge({
+    name: 'fleetboot_install_runs',
+    help: 'Install runs by state (all time; open states are current)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const s = store();
+      if (!s) return;
+      const counts = s.countByState();
+      for (const st of states) this.set({ state: st }, counts[st] ?? 0);
+    },
+  });
+}
