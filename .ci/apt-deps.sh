@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS="ca-certificates git python3 make g++ sqlite3
   qemu-system-x86 ipxe-qemu seabios ovmf ipxe dnsmasq-base debian-installer-12-netboot-amd64
   pxelinux syslinux-common busybox-static cpio tcpdump iproute2 file binutils
-  atftp atftpd tftp-hpa tftpd-hpa curl dhcping kea-admin kea-dhcp4-server wrk hyperfine nmap isc-dhcp-client
+  atftp tftp-hpa tftpd-hpa curl dhcping kea-admin kea-dhcp4-server wrk hyperfine nmap isc-dhcp-client
   chromium debootstrap apt-utils dpkg-dev apt-cacher-ng"
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
@@ -18,6 +18,12 @@ missing=$(for p in $PKGS; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | g
 if [ -n "$missing" ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# atftpd conflicts with tftpd-hpa as a package; the TFTP benchmark needs both servers, so
+# atftpd is unpacked (not installed) under /opt/fleetboot-peers/atftpd.
+if [ ! -x /opt/fleetboot-peers/atftpd/usr/sbin/atftpd ]; then
+  d=$(mktemp -d); (cd "$d" && apt-get download -qq atftpd >/dev/null) || { apt-get update -qq; (cd "$d" && apt-get download -qq atftpd >/dev/null); }
+  mkdir -p /opt/fleetboot-peers/atftpd && dpkg-deb -x "$d"/atftpd_*.deb /opt/fleetboot-peers/atftpd && rm -rf "$d"
 fi
 # the daemons must stay stopped: tests start their own copies inside namespaces
 for s in tftpd-hpa atftpd apt-cacher-ng kea-dhcp4-server isc-kea-dhcp4-server; do
