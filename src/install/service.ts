@@ -124,6 +124,15 @@ export class InstallService extends EventEmitter {
     this.emit('change', { host, event: ev } satisfies ChangeEvent);
   }
 
+  /**
+   * Which host a syslog datagram from `ip` belongs to: the host whose installer last talked to
+   * us from that address (within a day), else the inventory host with that static address.
+   */
+  hostForIp(ip: string): string | undefined {
+    const addr = ip.replace(/^::ffff:/, '');
+    return this.store.hostBySource(addr, this.clock.now() - 86_400_000) ?? this.store.hostBySource(`::ffff:${addr}`, this.clock.now() - 86_400_000) ?? this.holder.index.all().find((h) => h.host.address === addr)?.host.name;
+  }
+
   /** Records a boot-path event (DHCP/TFTP/HTTP) on the host's open run, for the timeline. */
   note(host: string, kind: 'dhcp' | 'tftp' | 'http' | 'boot', message: string, source?: string): void {
     const open = this.store.openRun(host);

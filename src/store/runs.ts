@@ -136,6 +136,14 @@ export class RunStore {
     return this.db.prepare(sql).all(...args, q.limit ?? 1000) as EventRow[];
   }
 
+  /** The host whose installer last called us from this address (progress, boot, answer). */
+  hostBySource(ip: string, since: number): string | undefined {
+    const row = this.db
+      .prepare(`SELECT host FROM events WHERE source = ? AND at >= ? AND kind IN ('progress','boot','http') ORDER BY id DESC LIMIT 1`)
+      .get(ip, since) as { host: string } | undefined;
+    return row?.host;
+  }
+
   setMark(host: string, runId: number, now: number, by?: string): void {
     this.db
       .prepare('INSERT INTO reinstall_marks (host, run_id, marked_at, marked_by) VALUES (?, ?, ?, ?) ON CONFLICT(host) DO UPDATE SET run_id = excluded.run_id, marked_at = excluded.marked_at, marked_by = excluded.marked_by')
