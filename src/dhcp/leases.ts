@@ -1,0 +1,139 @@
+// The lease store: a narrow interface the DHCP engine talks to, with a SQLite implementation
+// (the `leases` table from db/002_leases.sql, on the daemon's better-sqlite3 handle) and an
+// in-memory one for unit tests. One row per address; a MAC holds at most one offered/bound row.
+import type { DB } from '../store/db.js';
+import { ipToNum } from './pool.js';
+
+export type LeaseState = 'offered' | 'bound' | 'declined';
+
+export interface Lease {
+  ip: string;
+  mac: string;
+  state: LeaseState;
+  expiresAt: number; // ms since epoch
+  updatedAt: number;
+  hostname?: string;
+  clientId?: string;
+}
+
+export interface LeaseStore {
+  /** the MAC's most recent offered/bound lease (expired or not) */
+  byMac(mac: string): Lease | undefined;
+  byIp(ip: string): Lease | undefined;
+  /** stores the lease for its address and drops any other offered/bound row of the same MAC */
+  put(lease: Lease): void;
+  remove(ip: string): void;
+  list(): Lease[];
+  /** deletes rows that expired before `before`; returns how many */
+  purge(before: number): number;
+}
+
+interface Row {
+  ip: string;
+  mac: string;
+  state: LeaseState;
+  expires_at: number;
+  updated_at: number;
+  hostname: string | null;
+  client_id: string | null;
+}
+
+function fromRow(r: Row | undefined): Lease | undefined {
+  if (!r) return undefined;
+  const l: Lease = { ip: r.ip, mac: r.mac, state: r.state, expiresAt: r.expires_at, updatedAt: r.updated_at };
+  if (r.hostname !== null) l.hostname = r.hostname;
+  if (r.client_id !== null) l.clientId = r.client_id;
+  return l;
+}
+
+export class SqliteLeaseStore implements LeaseStore {
+  private readonly q;
+
+  constructor(private readonly db: DB) {
+    // statements are prepared once; better-sqlite3 statements are cheap to keep
+    this.q = {
+      byMac: db.prepare(`SELECT * FROM leases WHERE mac = ? AND state != 'declined' ORDER BY updated_at DESC LIMIT 1`),
+      byIp: db.prepare(`SELECT * FROM leases WHERE ip = ?`),
+      dropMac: db.prepare(`DELETE FROM leases WHERE mac = ? AND ip != ? AND state != 'declined'`),
+      upsert: db.prepare(
+        `INSERT INTO leases (ip, ip_num, mac, state, expires_at, updated_at, hostname, client_id)
+         VALUES (@ip, @ipNum, @mac, @state, @expiresAt, @updatedAt, @hostname, @clientId)
+         ON CONFLICT(ip) DO UPDATE SET mac = excluded.mac, state = excluded.state, expires_at = excluded.expires_at,
+           updated_at = excluded.updated_at, hostname = excluded.hostname, client_id = excluded.client_id`,
+      ),
+      remove: db.prepare(`DELETE FROM leases WHERE ip = ?`),
+      list: db.prepare(`SELECT * FROM leases ORDER BY ip_num`),
+      purge: db.prepare(`DELETE FROM leases WHERE expires_at < ?`),
+    };
+  }
+
+  byMac(mac: string): Lease | undefined {
+    return fromRow(this.q.byMac.get(mac) as Row | undefined);
+  }
+
+  byIp(ip: string): Lease | undefined {
+    return fromRow(this.q.byIp.get(ip) as Row | undefined);
+  }
+
+  put(l: Lease): void {
+    this.db.transaction(() => {
+      if (l.state !== 'declined') this.q.dropMac.run(l.mac, l.ip);
+      this.q.upsert.run({
+        ip: l.ip,
+        ipNum: ipToNum(l.ip),
+        mac: l.mac,
+        state: l.state,
+        expiresAt: l.expiresAt,
+        updatedAt: l.updatedAt,
+        hostname: l.hostname ?? null,
+        clientId: l.clientId ?? null,
+      });
+    })();
+  }
+
+  remove(ip: string): void {
+    this.q.remove.run(ip);
+  }
+
+  list(): Lease[] {
+    return (this.q.list.all() as Row[]).map((r) => fromRow(r)!);
+  }
+
+  purge(before: number): number {
+    return this.q.purge.run(before).changes;
+  }
+}
+
+export class MemoryLeaseStore implements LeaseStore {
+  private readonly rows = new Map<string, Lease>();
+
+  byMac(mac: string): Lease | undefined {
+    let best: Lease | undefined;
+    for (const l of this.rows.values()) if (l.mac === mac && l.state !== 'declined' && (!best || l.updatedAt >= best.updatedAt)) best = l;
+    return best && { ...best };
+  }
+
+  byIp(ip: string): Lease | undefined {
+    const l = this.rows.get(ip);
+    return l && { ...l };
+  }
+
+  put(l: Lease): void {
+    if (l.state !== 'declined') for (const [ip, o] of this.rows) if (o.mac === l.mac && ip !== l.ip && o.state !== 'declined') this.rows.delete(ip);
+    this.rows.set(l.ip, { ...l });
+  }
+
+  remove(ip: string): void {
+    this.rows.delete(ip);
+  }
+
+  list(): Lease[] {
+    return [...this.rows.values()].sort((a, b) => ipToNum(a.ip) - ipToNum(b.ip)).map((l) => ({ ...l }));
+  }
+
+  purge(before: number): number {
+    let n = 0;
+    for (const [ip, l] of this.rows) if (l.expiresAt < before) (this.rows.delete(ip), n++);
+    return n;
+  }
+}
