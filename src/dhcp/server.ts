@@ -1,0 +1,203 @@
+// DHCP server I/O: sockets, logging, metrics around the pure DhcpEngine.
+//
+// Binding (Node's dgram has neither SO_BINDTODEVICE nor IP_PKTINFO):
+//  - A client without an address sends to 255.255.255.255:67. Linux delivers limited
+//    broadcasts only to sockets bound to INADDR_ANY, so one socket listens on 0.0.0.0:67.
+//  - Replies leave from a second socket bound to <serverAddress>:67 (both use SO_REUSEADDR,
+//    which lets a specific and a wildcard bind share the port). For a 255.255.255.255
+//    destination with a bound source address Linux routes out of the interface that owns
+//    that address (ip_route_output: lbcast + saddr -> __ip_dev_find(saddr)), so broadcasts
+//    reach the provisioning segment and not whatever interface the default route uses. The
+//    reply source is our server identifier, which relays and clients check. This socket also
+//    receives unicasts to <serverAddress>:67 (relays, renewals).
+//  - proxy mode adds <serverAddress>:4011 for PXE boot-server requests (always unicast).
+// Limits: a broadcast arriving on another interface of a multi-homed host is indistinguishable;
+// its reply still goes out the provisioning interface only (so it never reaches that client).
+// Unicasts are filtered: the source must be on our subnet or the packet must be relayed.
+import dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import client from 'prom-client';
+import type { Logger } from '../log.js';
+import type { Registry } from 'prom-client';
+import type { DhcpClient } from './classify.js';
+import { decode, encode } from './codec.js';
+import type { DhcpConfig } from './config.js';
+import { DhcpEngine, type BootTargets, type HostLookup, type Outcome } from './engine.js';
+import type { LeaseStore } from './leases.js';
+import { sameSubnet } from './pool.js';
+
+export type DiscoveredClient = DhcpClient & { vendorClass?: string; userClass?: string };
+export type SocketFactory = () => dgram.Socket;
+
+export interface DhcpServerOptions {
+  config: DhcpConfig;
+  log: Logger;
+  registry: Registry;
+  leases: LeaseStore;
+  hosts: HostLookup;
+  boot: BootTargets;
+  onDiscovered?: (client: DiscoveredClient) => void;
+  socketFactory?: SocketFactory;
+  now?: () => number;
+}
+
+const PURGE_INTERVAL_MS = 3600_000;
+/** expired leases are kept this long so a returning MAC gets its old address back */
+const KEEP_EXPIRED_MS = 7 * 86400_000;
+
+function metrics(registry: Registry) {
+  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    requests: get('fleetboot_dhcp_requests_total', () => new client.Counter({ name: 'fleetboot_dhcp_requests_total', help: 'DHCP requests received by message type', labelNames: ['type'], registers: [registry] })),
+    replies: get('fleetboot_dhcp_replies_total', () => new client.Counter({ name: 'fleetboot_dhcp_replies_total', help: 'DHCP replies sent by message type', labelNames: ['type'], registers: [registry] })),
+    decisions: get('fleetboot_dhcp_decisions_total', () => new client.Counter({ name: 'fleetboot_dhcp_decisions_total', help: 'DHCP decisions', labelNames: ['decision'], registers: [registry] })),
+    malformed: get('fleetboot_dhcp_malformed_total', () => new client.Counter({ name: 'fleetboot_dhcp_malformed_total', help: 'Packets that failed to decode', registers: [registry] })),
+    sendErrors: get('fleetboot_dhcp_send_errors_total', () => new client.Counter({ name: 'fleetboot_dhcp_send_errors_total', help: 'Replies the socket refused', registers: [registry] })),
+  };
+}
+
+/** First IPv4 address (and netmask) of a named interface. */
+export function interfaceAddress(name: string): { address: string; netmask: string } | undefined {
+  const a = networkInterfaces()[name]?.find((i) => i.family === 'IPv4' && !i.internal) ?? networkInterfaces()[name]?.find((i) => i.family === 'IPv4');
+  return a ? { address: a.address, netmask: a.netmask } : undefined;
+}
+
+export class DhcpServer {
+  private readonly o: DhcpServerOptions;
+  private readonly log: Logger;
+  private readonly m: ReturnType<typeof metrics>;
+  private engine?: DhcpEngine;
+  private sockets: dgram.Socket[] = [];
+  private replySocket?: dgram.Socket;
+  private proxySocket?: dgram.Socket;
+  private purgeTimer?: NodeJS.Timeout;
+  serverAddress?: string;
+
+  constructor(opts: DhcpServerOptions) {
+    this.o = opts;
+    this.log = opts.log.child({ subsystem: 'dhcp' });
+    this.m = metrics(opts.registry);
+  }
+
+  async start(): Promise<void> {
+    const c = this.o.config;
+    const iface = c.interface ? interfaceAddress(c.interface) : undefined;
+    const server = c.serverAddress ?? iface?.address;
+    if (!server) throw new Error(c.interface ? `dhcp: interface ${c.interface} has no IPv4 address` : 'dhcp: serverAddress or interface required');
+    this.serverAddress = server;
+    const now = this.o.now ?? Date.now;
+    this.engine = new DhcpEngine({ config: c, serverAddress: server, leases: this.o.leases, hosts: this.o.hosts, boot: this.o.boot, now });
+    const listen = await this.bind(c.listen, c.port, c.port);
+    this.replySocket = listen;
+    if (c.listen !== server) this.replySocket = await this.bind(server, c.port, c.port);
+    if (c.mode === 'proxy') this.proxySocket = await this.bind(server, c.proxyPort, c.proxyPort);
+    this.purgeTimer = setInterval(() => this.purge(), PURGE_INTERVAL_MS).unref();
+    this.log.info({ mode: c.mode, serverAddress: server, listen: c.listen, port: c.port, proxyPort: c.mode === 'proxy' ? c.proxyPort : undefined, unknownPolicy: c.unknownPolicy }, 'dhcp server listening');
+  }
+
+  async stop(): Promise<void> {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    const socks = this.sockets;
+    this.sockets = [];
+    this.replySocket = this.proxySocket = undefined;
+    await Promise.all(socks.map((s) => new Promise<void>((res) => s.close(() => res()))));
+  }
+
+  private purge(): void {
+    try {
+      const n = this.o.leases.purge((this.o.now ?? Date.now)() - KEEP_EXPIRED_MS);
+      if (n) this.log.info({ purged: n }, 'purged old leases');
+    } catch (err) {
+      this.log.error({ err }, 'lease purge failed');
+    }
+  }
+
+  private bind(address: string, port: number, localPort: number): Promise<dgram.Socket> {
+    const s = this.o.socketFactory ? this.o.socketFactory() : dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    this.sockets.push(s);
+    return new Promise((resolve, reject) => {
+      s.once('error', reject);
+      s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo, localPort));
+      s.bind({ address, port, exclusive: false }, () => {
+        s.off('error', reject);
+        s.on('error', (err) => this.log.error({ err }, 'dhcp socket error'));
+        s.setBroadcast(true);
+        resolve(s);
+      });
+    });
+  }
+
+  /** Entry for every datagram. Never throws: a bad packet is counted and dropped. */
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo, localPort: number): void {
+    let out: Outcome;
+    try {
+      const packet = decode(msg);
+      if (packet.op !== 1) return; // our own broadcast replies loop back to the wildcard socket
+      // unicast from off-subnet without a relay: not a client of ours (see the binding note)
+      if (rinfo.address !== '0.0.0.0' && packet.giaddr === '0.0.0.0' && !sameSubnet(rinfo.address, this.serverAddress!, this.o.config.netmask)) {
+        this.m.decisions.inc({ decision: 'ignore-off-subnet' });
+        this.log.debug({ from: rinfo.address }, 'dhcp: unicast from off-subnet ignored');
+        return;
+      }
+      out = this.engine!.handle({ packet, port: localPort, from: { address: rinfo.address, port: rinfo.port } });
+      this.m.requests.inc({ type: out.type });
+      this.record(out, packet.xid);
+    } catch (err) {
+      if ((err as Error).name === 'DecodeError') {
+        this.m.malformed.inc();
+        this.log.debug({ from: rinfo.address, len: msg.length, err: (err as Error).message }, 'dhcp: malformed packet dropped');
+      } else {
+        this.m.decisions.inc({ decision: 'error' });
+        this.log.error({ err, from: rinfo.address }, 'dhcp: request handling failed');
+      }
+      return;
+    }
+    if (out.reply) this.send(out, localPort);
+  }
+
+  private record(out: Outcome, xid: number): void {
+    this.m.decisions.inc({ decision: out.decision });
+    const cl = out.client;
+    const fields = {
+      mac: out.mac,
+      xid: `0x${xid.toString(16).padStart(8, '0')}`,
+      arch: cl?.arch,
+      kind: cl?.kind,
+      ip: out.ip,
+      host: out.host,
+      type: out.type,
+      decision: out.decision,
+      vendorClass: cl?.vendorClass,
+      userClass: cl?.userClass,
+    };
+    this.log.info(fields, `dhcp ${out.type} -> ${out.decision}: ${out.reason}`);
+    if (out.unknown && cl && this.o.onDiscovered) {
+      try {
+        this.o.onDiscovered(out.ip ? { ...cl, ip: out.ip } : cl);
+      } catch (err) {
+        this.log.error({ err, mac: cl.mac }, 'onDiscovered failed');
+      }
+    }
+  }
+
+  private send(out: Outcome, localPort: number): void {
+    const r = out.reply!;
+    const sock = localPort === this.o.config.proxyPort && this.proxySocket ? this.proxySocket : this.replySocket;
+    if (!sock) return; // stopped meanwhile
+    let buf: Buffer;
+    try {
+      buf = encode(r.packet);
+    } catch (err) {
+      this.m.decisions.inc({ decision: 'error' });
+      this.log.error({ err, mac: out.mac }, 'dhcp: reply encoding failed');
+      return;
+    }
+    sock.send(buf, r.to.port, r.to.address, (err) => {
+      if (err) {
+        this.m.sendErrors.inc();
+        this.log.warn({ err, mac: out.mac, to: r.to }, 'dhcp: send failed');
+      }
+    });
+    this.m.replies.inc({ type: r.type });
+  }
+}
