@@ -14,7 +14,8 @@ import { TemplateRenderer } from './install/render.js';
 import { BootService } from './boot/service.js';
 import { createApp } from './http/app.js';
 import { createRegistry, installMetrics, type Registry } from './metrics.js';
-import { startSubsystems, type Subsystem } from './subsystems.js';
+import { prepareWeb, startServers, type Subsystem, type SubsystemContext } from './subsystems.js';
+import { createServer as createHttpsServer } from 'node:https';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -35,6 +36,7 @@ export class Daemon {
   boot!: BootService;
   registry!: Registry;
   private http?: Server;
+  private https?: import('node:https').Server;
   private subsystems: Subsystem[] = [];
   private watchers: FSWatcher[] = [];
   private ticker?: NodeJS.Timeout;
@@ -64,7 +66,8 @@ export class Daemon {
     this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
     this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
 
-    const sub = await startSubsystems({ daemon: this, log, holder: this.holder, registry: this.registry, db: this.db });
+    const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock };
+    const sub = await prepareWeb(ctx);
     this.subsystems = sub.started;
     const app = createApp({
       holder: this.holder,
@@ -89,8 +92,20 @@ export class Daemon {
         this.http!.listen(cfg.http.port, cfg.http.listen, () => resolve());
       });
       this.holder.boundHttpPort = this.httpPort;
+    }
+    if (sub.tls) {
+      // the admin UI over HTTPS with the generated CA-signed certificate; boot traffic stays on
+      // plain HTTP (firmware and installers cannot verify our CA)
+      const tls = await sub.tls();
+      this.https = createHttpsServer({ key: tls.key, cert: tls.cert }, app);
+      await new Promise<void>((resolve, reject) => {
+        this.https!.once('error', reject);
+        this.https!.listen(cfg.web.https.port, cfg.http.listen, () => resolve());
+      });
+      log.info({ port: (this.https.address() as AddressInfo).port }, 'HTTPS (admin UI) listening');
       log.info({ url: `http://${cfg.http.listen === '0.0.0.0' ? cfg.server.address : cfg.http.listen}:${this.httpPort}/` }, 'HTTP listening');
     }
+    this.subsystems.push(...(await startServers(ctx)));
     this.ticker = setInterval(() => {
       try {
         this.installs.tick();
@@ -141,9 +156,10 @@ export class Daemon {
         this.opts.log.error({ err: e, subsystem: s.name }, 'stop failed');
       }
     }
-    if (this.http) {
-      this.http.closeAllConnections();
-      await new Promise<void>((r) => this.http!.close(() => r()));
+    for (const srv of [this.http, this.https]) {
+      if (!srv) continue;
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
     }
     this.db?.close();
   }

@@ -1,25 +1,90 @@
-// Starts the optional protocol servers next to HTTP, each from its own config section.
-import type { RequestHandler, Router } from 'express';
+// The optional parts next to the HTTP core, each from its own config section. Two phases:
+// `prepareWeb` builds what the HTTP app mounts (admin UI, package cache); `startServers`
+// starts the UDP servers once HTTP listens, because their answers carry the HTTP base URL.
+import type { Request, RequestHandler, Router } from 'express';
 import type { Logger } from './log.js';
 import type { ConfigHolder } from './config/holder.js';
 import type { Registry } from './metrics.js';
 import type { DB } from './store/db.js';
-import type { Daemon } from './daemon.js';
+import type { RunStore } from './store/runs.js';
+import type { InstallService, Clock } from './install/service.js';
+import type { BootService } from './boot/service.js';
 
 export interface Subsystem {
   name: string;
   stop(): Promise<void>;
 }
 
-export interface StartedSubsystems {
+export interface SubsystemContext {
+  log: Logger;
+  holder: ConfigHolder;
+  registry: Registry;
+  db: DB;
+  store: RunStore;
+  installs: InstallService;
+  boot: BootService;
+  clock: Clock;
+}
+
+export interface PreparedWeb {
   started: Subsystem[];
   mirror?: Router;
   cacheStats?: () => unknown;
-  web?: { router: Router; apiGuard: RequestHandler; actor: (req: import('express').Request) => string };
+  web?: { router: Router; apiGuard: RequestHandler; actor: (req: Request) => string };
+  tls?: () => Promise<{ key: string; cert: string; ca: string }>;
 }
 
-export async function startSubsystems(ctx: { daemon: Daemon; log: Logger; holder: ConfigHolder; registry: Registry; db: DB }): Promise<StartedSubsystems> {
-  const out: StartedSubsystems = { started: [] };
-  void ctx;
+export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
+  const cfg = ctx.holder.config;
+  const out: PreparedWeb = { started: [] };
+  if (cfg.web.enabled) {
+    // optional parts load only when enabled: a disabled subsystem costs nothing at start
+    const { createWeb } = await import('./web/index.js');
+    const web = createWeb({ config: cfg.web, holder: ctx.holder, store: ctx.store, installs: ctx.installs, db: ctx.db, log: ctx.log, registry: ctx.registry, cacheStats: out.cacheStats, clock: ctx.clock });
+    await web.start();
+    out.web = { router: web.router, apiGuard: web.apiGuard, actor: web.actor };
+    if (cfg.web.https.enabled) out.tls = web.tls;
+    out.started.push({ name: 'web', stop: () => web.stop() });
+  }
   return out;
+}
+
+export async function startServers(ctx: SubsystemContext): Promise<Subsystem[]> {
+  const cfg = ctx.holder.config;
+  const started: Subsystem[] = [];
+  try {
+    if (cfg.dhcp.enabled) {
+      const { DhcpServer } = await import('./dhcp/server.js');
+      const { SqliteLeaseStore } = await import('./dhcp/leases.js');
+      const holder = ctx.holder;
+      const dhcp = new DhcpServer({
+        config: cfg.dhcp,
+        log: ctx.log,
+        registry: ctx.registry,
+        leases: new SqliteLeaseStore(ctx.db),
+        // inventory lookups go through the holder, so a reload changes reservations at once
+        hosts: {
+          byMac: (mac) => {
+            const rh = holder.index.byMac(mac);
+            return rh && { name: rh.host.name, address: rh.host.address };
+          },
+          reserved: (ip) => holder.index.all().some((h) => h.host.address === ip),
+        },
+        boot: {
+          get httpBase() {
+            return holder.publicUrl;
+          },
+          tftpServer: cfg.server.address,
+        },
+        onDiscovered: (c) => ctx.store.recordDiscovered({ mac: c.mac, now: ctx.clock.now(), ip: c.ip, arch: c.arch, client: [c.vendorClass, c.userClass].filter(Boolean).join(' / ') || undefined, via: 'dhcp' }),
+      });
+      await dhcp.start();
+      started.push({ name: 'dhcp', stop: () => dhcp.stop() });
+    }
+  } catch (e) {
+    // a half-started daemon would be worse than none: undo what did start
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+    throw e;
+  }
+  return started;
 }

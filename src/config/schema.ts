@@ -3,9 +3,9 @@
 // the schema so `fleetboot check` and the running daemon can never disagree.
 import { z } from 'zod';
 import { inventorySchema, ipv4 } from './inventory.js';
+import { dhcpConfigSchema } from '../dhcp/config.js';
 // SUBSYSTEM-IMPORTS (tftp, dhcp, cache sections land with their servers)
 const tftpConfigSchema = z.object({ enabled: z.boolean().default(false) }).passthrough();
-const dhcpConfigSchema = z.object({ enabled: z.boolean().default(false) }).passthrough();
 const cacheConfigSchema = z.object({ enabled: z.boolean().default(false) }).passthrough();
 import { webConfigSchema } from '../web/config.js';
 
