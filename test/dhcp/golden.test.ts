@@ -54,6 +54,15 @@ test('golden: OVMF/EDK2 PXE DISCOVER', () => {
   assert.equal(c.mac, '52:54:00:12:34:02');
 });
 
+test('golden: OVMF/EDK2 UEFI HTTP boot DISCOVER', () => {
+  const p = pkt('edk2Http');
+  assert.deepEqual(getClientArch(p), [16]);
+  assert.equal(getVendorClass(p), 'HTTPClient:Arch:00016:UNDI:003000');
+  const c = classify(p);
+  assert.equal(c.kind, 'http-boot');
+  assert.equal(c.arch, 'efi-x64');
+});
+
 test('golden: busybox udhcpc, dhclient and nmap DISCOVERs are "other"', () => {
   const u = pkt('udhcpc');
   assert.equal(getVendorClass(u), 'udhcp 1.35.0');
