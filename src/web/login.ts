@@ -1,0 +1,98 @@
+// Login, logout and first-admin setup. Login failures are limited per client address
+// (webConfig.loginMaxAttempts per loginWindowSeconds, then 429 even for the right password,
+// so guessing cannot continue behind a lucky hit). JSON clients get JSON error bodies.
+import express, { type Request, type Response, type Router } from 'express';
+import { errorBody } from '../errors.js';
+import type { WebContext } from './index.js';
+import { render, requireUser } from './render.js';
+import { setSessionCookie, clearSessionCookie, parseCookies, SESSION_COOKIE } from './sessions.js';
+import { validatePassword, validateUserName } from './auth.js';
+
+const wantsJson = (req: Request) => req.is('application/json') === 'application/json';
+
+/** Only same-site relative paths: never bounce a fresh session to another origin. */
+export function safeNext(v: unknown): string {
+  return typeof v === 'string' && /^\/(?![/\\])/.test(v) ? v : '/';
+}
+
+export function loginRouter(ctx: WebContext): Router {
+  const r = express.Router();
+  const forms = [express.urlencoded({ extended: false, limit: '16kb' }), express.json({ limit: '16kb' })];
+
+  r.get('/login', (req, res) => {
+    if (ctx.auth.userCount() === 0) return render(req, res, 'setup.njk', { title: 'Set up', noUsers: true, token: '' });
+    render(req, res, 'login.njk', { title: 'Sign in', next: safeNext(req.query.next) });
+  });
+
+  r.post('/login', ...forms, (req: Request, res: Response) => {
+    const ip = req.ip ?? 'unknown';
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const name = typeof body.username === 'string' ? body.username.trim() : '';
+    const next = safeNext(body.next);
+    const wait = ctx.limiter.blockedFor(ip);
+    if (wait) {
+      ctx.metrics.logins.inc({ result: 'limited' });
+      ctx.log.warn({ ip, user: name }, 'login rate limited');
+      res.set('Retry-After', String(wait));
+      if (wantsJson(req)) return void res.status(429).json(errorBody('FB_RATE_LIMITED'));
+      return render(req, res, 'login.njk', { title: 'Sign in', next, username: name, error: `Too many failed sign-ins from your address. Try again in ${wait} s.` }, 429);
+    }
+    const user = typeof body.password === 'string' && name ? ctx.auth.checkLogin(name, body.password) : null;
+    if (!user) {
+      ctx.limiter.fail(ip);
+      ctx.metrics.logins.inc({ result: 'failed' });
+      ctx.auth.audit({ actor: name || 'anonymous', action: 'login.failed', target: name || null, ip });
+      if (wantsJson(req)) return void res.status(401).json(errorBody('FB_UNAUTHENTICATED', 'wrong user name or password'));
+      return render(req, res, 'login.njk', { title: 'Sign in', next, username: name, error: 'Wrong user name or password.' }, 401);
+    }
+    ctx.limiter.succeed(ip);
+    ctx.metrics.logins.inc({ result: 'ok' });
+    const s = ctx.sessions.create(user.id, ip);
+    setSessionCookie(req, res, s.cookie, ctx.config.sessionTtlSeconds);
+    ctx.auth.audit({ actor: user.name, action: 'login', target: user.name, ip });
+    ctx.log.info({ user: user.name, ip }, 'admin signed in');
+    // scripts that log in with JSON get the CSRF token they must send on writes
+    if (wantsJson(req)) return void res.json({ user: user.name, csrfToken: s.row.csrf, expiresAt: s.row.expires_at });
+    res.redirect(303, next);
+  });
+
+  r.post('/logout', requireUser(ctx), (req, res) => {
+    const cookie = parseCookies(req.get('cookie')).get(SESSION_COOKIE);
+    if (cookie) ctx.sessions.destroy(cookie);
+    clearSessionCookie(req, res);
+    ctx.auth.audit({ actor: res.locals.principal.user.name, action: 'logout', target: null, ip: req.ip });
+    res.redirect(303, '/login');
+  });
+
+  // first admin: only while no user exists, and only with the token printed at startup
+  r.get('/setup', (req, res) => {
+    if (ctx.auth.userCount() > 0) return void res.redirect(303, '/login');
+    const token = typeof req.query.token === 'string' ? req.query.token : '';
+    render(req, res, 'setup.njk', { title: 'Set up', token, noUsers: true });
+  });
+
+  r.post('/setup', ...forms, (req, res) => {
+    const body = (req.body ?? {}) as Record<string, string>;
+    const ip = req.ip ?? 'unknown';
+    // the setup token is a password too: wrong guesses count against the same limit
+    const wait = ctx.limiter.blockedFor(ip);
+    if (wait) return render(req, res, 'setup.njk', { title: 'Set up', token: '', error: `Too many attempts. Try again in ${wait} s.` }, 429);
+    if (!ctx.checkSetupToken(String(body.token ?? ''))) {
+      ctx.limiter.fail(ip);
+      if (ctx.auth.userCount() > 0) return void res.redirect(303, '/login');
+      return render(req, res, 'setup.njk', { title: 'Set up', token: '', error: 'That setup token is not valid. Use the URL from the daemon log (printed once at startup).' }, 403);
+    }
+    const name = String(body.username ?? '').trim();
+    const bad = validateUserName(name) ?? validatePassword(String(body.password ?? '')) ?? (body.password !== body.password2 ? 'the two passwords differ' : null);
+    if (bad) return render(req, res, 'setup.njk', { title: 'Set up', token: body.token, username: name, error: bad }, 400);
+    ctx.auth.setUser(name, body.password, 'setup');
+    ctx.setupDone();
+    ctx.auth.audit({ actor: name, action: 'user.add', target: name, detail: 'first admin, via the setup token', ip });
+    ctx.log.info({ user: name }, 'first admin created via the setup URL; the setup token is spent');
+    const user = ctx.auth.user(name)!;
+    const s = ctx.sessions.create(user.id, ip);
+    setSessionCookie(req, res, s.cookie, ctx.config.sessionTtlSeconds);
+    res.redirect(303, '/');
+  });
+  return r;
+}
