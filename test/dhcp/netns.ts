@@ -143,3 +143,42 @@ export class Lines {
     });
   }
 }
+
+/** Path of a compiled fixture next to this file (dist/test/dhcp/fixtures/NAME.js). */
+export function fixture(name: string): string {
+  return new URL(`./fixtures/${name}.js`, import.meta.url).pathname;
+}
+
+export interface Served {
+  proc: ChildProcess;
+  out: Lines;
+  err: Lines;
+  /** SIGTERM, wait for exit; returns the metrics dump the fixture prints on the way out */
+  stop(): Promise<{ name: string; values: { value: number; labels: Record<string, string> }[] }[]>;
+}
+
+/** Starts fixtures/serve-dhcp.js inside a lab node and waits until it is bound. */
+export async function serveDhcp(lab: Lab, node: string, spec: unknown): Promise<Served> {
+  const proc = lab.spawn(node, process.execPath, [fixture('serve-dhcp'), JSON.stringify(spec)]);
+  const out = new Lines(proc.stdout!);
+  const err = new Lines(proc.stderr!);
+  await Promise.race([
+    err.waitFor(/^READY/, 15_000),
+    err.waitFor(/^FAILED/, 15_000).then((l) => Promise.reject(new Error(`${l}\n${err.all.join('\n')}`))),
+  ]);
+  return {
+    proc,
+    out,
+    err,
+    async stop() {
+      await lab.kill(proc);
+      const m = out.json().find((r) => r.metrics);
+      return (m?.metrics ?? []) as never;
+    },
+  };
+}
+
+export function metricValue(metrics: Awaited<ReturnType<Served['stop']>>, name: string, labels: Record<string, string> = {}): number {
+  const m = metrics.find((x) => x.name === name);
+  return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
+}
