@@ -1,0 +1,38 @@
+// Package cache configuration (the `cache:` section). Defaults live here so `fleetboot check`
+// and the running cache agree. The default upstream is the public Debian CDN; tests never use
+// it (they point `repos` at a loopback server or at the machine's own apt source).
+import { z } from 'zod';
+
+export const cacheRepoSchema = z
+  .object({
+    /** URL segment under /mirror: /mirror/<name>/dists/... */
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'repo names are lower-case URL segments'),
+    /** upstream base URL (http or https), e.g. http://deb.debian.org/debian */
+    url: z.string().url().regex(/^https?:\/\//, 'upstream must be http(s)'),
+  })
+  .strict();
+
+export const cacheConfigSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** cache directory; relative paths are resolved against the config file's directory */
+    dir: z.string().default('var/cache'),
+    /** size limit of the cache; least-recently-used .debs/.udebs are evicted beyond it */
+    maxBytes: z.number().int().positive().default(20 * 1024 ** 3),
+    /** index files (Release, Packages, ...) younger than this are served without asking upstream */
+    indexFreshSeconds: z.number().int().min(0).default(300),
+    /** connect/headers timeout and the longest silence allowed mid-body */
+    upstreamTimeoutMs: z.number().int().positive().default(30_000),
+    repos: z.array(cacheRepoSchema).min(1).default([{ name: 'debian', url: 'http://deb.debian.org/debian' }]),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.repos.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos', i, 'name'], message: `duplicate repo name ${r.name}` });
+      seen.add(r.name);
+    });
+  });
+
+export type CacheConfig = z.infer<typeof cacheConfigSchema>;
+export type CacheRepo = z.infer<typeof cacheRepoSchema>;
