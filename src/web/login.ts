@@ -56,7 +56,7 @@ export function loginRouter(ctx: WebContext): Router {
     res.redirect(303, next);
   });
 
-  r.post('/logout', requireUser(ctx), (req, res) => {
+  r.post('/logout', forms[0], requireUser(ctx), (req, res) => {
     const cookie = parseCookies(req.get('cookie')).get(SESSION_COOKIE);
     if (cookie) ctx.sessions.destroy(cookie);
     clearSessionCookie(req, res);
