@@ -37,6 +37,14 @@ export interface PreparedWeb {
 export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
   const cfg = ctx.holder.config;
   const out: PreparedWeb = { started: [] };
+  if (cfg.cache.enabled) {
+    const { PackageCache, createMirrorRouter } = await import('./cache/index.js');
+    const cache = new PackageCache({ config: cfg.cache, db: ctx.db, log: ctx.log, registry: ctx.registry, clock: ctx.clock, baseDir: ctx.holder.current.baseDir });
+    await cache.start();
+    out.mirror = createMirrorRouter(cache);
+    out.cacheStats = () => cache.stats();
+    out.started.push({ name: 'cache', stop: () => cache.stop() });
+  }
   if (cfg.web.enabled) {
     // optional parts load only when enabled: a disabled subsystem costs nothing at start
     const { createWeb } = await import('./web/index.js');
@@ -53,6 +61,12 @@ export async function startServers(ctx: SubsystemContext): Promise<Subsystem[]> 
   const cfg = ctx.holder.config;
   const started: Subsystem[] = [];
   try {
+    if (cfg.tftp.enabled) {
+      const { TftpServer } = await import('./tftp/server.js');
+      const tftp = new TftpServer({ config: cfg.tftp, root: cfg.paths.assets, log: ctx.log, registry: ctx.registry, generated: (path, client) => ctx.boot.tftpFile(path, client) });
+      await tftp.start();
+      started.push({ name: 'tftp', stop: () => tftp.stop() });
+    }
     if (cfg.dhcp.enabled) {
       const { DhcpServer } = await import('./dhcp/server.js');
       const { SqliteLeaseStore } = await import('./dhcp/leases.js');

@@ -177,7 +177,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'assets':
       return assetsCommand(args.rest, loaded);
     default: {
-      const code = await extraCommands(args.command, args.rest, args.flags, loaded);
+      // these parse their own arguments: hand over everything after the command word
+      const rawArgs = argv.slice(argv.indexOf(args.command) + 1);
+      const code = await extraCommands(args.command, rawArgs, loaded);
       if (code !== undefined) return code;
       console.error(`fleetboot: unknown command "${args.command}"\n\n${USAGE}`);
       return 2;

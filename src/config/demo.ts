@@ -19,6 +19,9 @@ tftp:
   port: 6969
 dhcp:
   enabled: false
+cache:
+  enabled: true
+  dir: var/cache
 syslog:
   listen: 127.0.0.1
   port: 5514

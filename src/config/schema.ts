@@ -4,9 +4,8 @@
 import { z } from 'zod';
 import { inventorySchema, ipv4 } from './inventory.js';
 import { dhcpConfigSchema } from '../dhcp/config.js';
-// SUBSYSTEM-IMPORTS (tftp, dhcp, cache sections land with their servers)
-const tftpConfigSchema = z.object({ enabled: z.boolean().default(false) }).passthrough();
-const cacheConfigSchema = z.object({ enabled: z.boolean().default(false) }).passthrough();
+import { tftpConfigSchema } from '../tftp/config.js';
+import { cacheConfigSchema } from '../cache/config.js';
 import { webConfigSchema } from '../web/config.js';
 
 export const serverSchema = z
