@@ -21,8 +21,8 @@
 #   default: bios-http bios-undionly uefi-http uefi-snponly bios-http-stock uefi-snponly-stock
 #
 # Env: E2E_DIR (/tmp/fleetboot-e2e: work dir, report.txt, per-mode artifacts under run/),
-#   E2E_SERVER=fleetboot|dnsmasq (dnsmasq: DHCP+TFTP by dnsmasq, HTTP by fleetboot; debugging
-#   only), TIMEOUT (s per boot, 150), KEEP=1 (leave namespaces up), KEEP_ARTIFACTS=1 (keep the
+#   E2E_SERVER=fleetboot|fleetboot-dhcp|dnsmasq (debugging only: dnsmasq serves TFTP, or DHCP+TFTP;
+#   HTTP is always fleetboot's), TIMEOUT (s per boot, 150), KEEP=1 (leave namespaces up), KEEP_ARTIFACTS=1 (keep the
 #   pcap of passing modes too), SECOND_BOOT (modes that boot twice; default bios-http).
 # Prints one TIMELINE line per mode, then "N passed, N failed"; exit 1 if any mode failed.
 set -uo pipefail
@@ -45,14 +45,15 @@ OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 DEFAULT_MODES="bios-http bios-undionly uefi-http uefi-snponly bios-http-stock uefi-snponly-stock"
 APT_PKGS="qemu-system-x86 ipxe-qemu seabios ovmf ipxe busybox-static cpio tcpdump iproute2 curl file binutils python3 debian-installer-12-netboot-amd64"
-[ "$E2E_SERVER" = dnsmasq ] && APT_PKGS="$APT_PKGS dnsmasq-base"
+[ "$E2E_SERVER" = fleetboot ] || APT_PKGS="$APT_PKGS dnsmasq-base"
 # pxe-rig's capture parser: ../shared beside the repo clone (CI), else /work/shared
 RIG=""
 for d in "$REPO/../shared/pxe-rig" /work/shared/pxe-rig; do [ -r "$d/phases.py" ] && { RIG=$(cd "$d" && pwd); break; }; done
 # shellcheck source=e2e/lib.sh
 . "$E2E_LIB/lib.sh"
 
-fb() { node "$REPO/dist/src/cli.js" --config "$CFG" "$@"; }
+FB_CLI=${FB_CLI:-$REPO/dist/src/cli.js}   # another build of fleetboot (e.g. a patched copy) for experiments
+fb() { node "$FB_CLI" --config "$CFG" "$@"; }
 srv_curl() { ip netns exec "$NS_SRV" curl -sS --max-time 10 "$@"; }
 
 mode_vars() { # MODE -> FW NICROM RA HOSTMODE
@@ -75,7 +76,7 @@ prepare() { # MODES...: config, assets, payload; called once
   printf '%s\n' "${hm[@]}" > "$E2E_DIR/hosts.txt"
   bash "$E2E_LIB/write-config.sh" "$E2E_DIR" "$E2E_SERVER" "${hm[@]}" || return 1
   CFG=$E2E_DIR/fleetboot.yaml
-  [ -f "$REPO/dist/src/cli.js" ] || (cd "$REPO" && npm run build >/dev/null) || return 1
+  [ -f "$FB_CLI" ] || (cd "$REPO" && npm run build >/dev/null) || return 1
   # boot assets the way an operator gets them; reused across runs while the packages match
   if [ ! -s "$E2E_DIR/assets/MANIFEST.json" ] || [ ! -s "$E2E_DIR/assets/undionly.kpxe" ] || \
      [ "$(dpkg-query -W -f='${Version}' ipxe debian-installer-12-netboot-amd64 2>/dev/null)" != "$(cat "$E2E_DIR/assets/.pkgver" 2>/dev/null)" ]; then
@@ -94,10 +95,10 @@ prepare() { # MODES...: config, assets, payload; called once
 
 start_server() {
   : > "$E2E_DIR/fleetboot.log"
-  ip netns exec "$NS_SRV" node "$REPO/dist/src/cli.js" serve --config "$CFG" >>"$E2E_DIR/fleetboot.log" 2>&1 &
+  ip netns exec "$NS_SRV" node "$FB_CLI" serve --config "$CFG" >>"$E2E_DIR/fleetboot.log" 2>&1 &
   FB_PID=$!
   PIDS+=("$FB_PID")
-  if [ "$E2E_SERVER" = dnsmasq ]; then start_dnsmasq || return 1; fi
+  if [ "$E2E_SERVER" != fleetboot ]; then start_dnsmasq || return 1; fi
   wait_port "$NS_SRV" tcp 80 15 || { log "fleetboot did not bind HTTP :80"; tail -20 "$E2E_DIR/fleetboot.log" >&2; return 1; }
   wait_port "$NS_SRV" udp 67 5 || { log "nothing bound DHCP :67 ($E2E_SERVER) — is fleetboot's DHCP wired in?"; tail -20 "$E2E_DIR/fleetboot.log" >&2; return 1; }
   wait_port "$NS_SRV" udp 69 5 || { log "nothing bound TFTP :69 ($E2E_SERVER) — is fleetboot's TFTP wired in?"; tail -20 "$E2E_DIR/fleetboot.log" >&2; return 1; }
@@ -114,16 +115,18 @@ start_dnsmasq() { # fallback: DHCP + TFTP by dnsmasq (what fleetboot's own serve
   rm -rf "$t"; mkdir -p "$t"
   cp "$E2E_DIR/assets/undionly.kpxe" "$E2E_DIR/assets/snponly.efi" "$t/"
   printf '#!ipxe\nchain http://%s:80/boot.ipxe?mac=${net0/mac} || exit\n' "$SRV_IP" > "$t/boot.ipxe"
-  {
+  (
     echo "port=0"; echo "interface=veth-srv"; echo "bind-interfaces"
+    echo "log-facility=$E2E_DIR/dnsmasq.log"; echo "enable-tftp"; echo "tftp-root=$t"
+    [ "$E2E_SERVER" = dnsmasq ] || exit 0   # fleetboot-dhcp: TFTP only
     echo "dhcp-range=$NET.100,$NET.199,255.255.255.0,10m"; echo "dhcp-authoritative"; echo "no-ping"
-    echo "dhcp-leasefile=$E2E_DIR/dnsmasq.leases"; echo "log-dhcp"; echo "log-facility=$E2E_DIR/dnsmasq.log"
-    echo "enable-tftp"; echo "tftp-root=$t"; echo "dhcp-option=vendor:PXEClient,6,8"
+    echo "dhcp-leasefile=$E2E_DIR/dnsmasq.leases"; echo "log-dhcp"
+    echo "dhcp-option=vendor:PXEClient,6,8"
     echo "dhcp-match=set:ipxe,175"; echo "dhcp-match=set:efi64,option:client-arch,7"
     echo "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe,,$SRV_IP"
     echo "dhcp-boot=tag:!ipxe,tag:efi64,snponly.efi,,$SRV_IP"
     echo "dhcp-boot=tag:ipxe,boot.ipxe,,$SRV_IP"
-  } > "$E2E_DIR/dnsmasq.conf"
+  ) > "$E2E_DIR/dnsmasq.conf"
   ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file="$E2E_DIR/dnsmasq.conf" 2>"$E2E_DIR/dnsmasq.err" &
   PIDS+=($!)
 }
