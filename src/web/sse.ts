@@ -31,7 +31,9 @@ export interface SseOptions {
 export class SseHub {
   private readonly clients = new Set<Client>();
   private pendingHosts = new Set<string>();
-  private pendingEvents: EventRow[] = [];
+  /** events are read back from the table (id > this), not taken from 'change' payloads: one
+   * change can carry several rows (progress + state), and other processes' rows come too */
+  private lastEventId = 0;
   private flushTimer?: NodeJS.Timeout;
   private poller?: NodeJS.Timeout;
   private heartbeat?: NodeJS.Timeout;
@@ -47,6 +49,7 @@ export class SseHub {
   start(): void {
     this.o.installs.on('change', this.onChange);
     this.dataVersion = this.readVersion();
+    this.lastEventId = this.maxEventId();
     this.poller = setInterval(() => this.poll(), this.o.pollMs ?? 1000);
     this.poller.unref();
     this.heartbeat = setInterval(() => this.beat(), this.o.heartbeatMs ?? 25_000);
@@ -79,6 +82,8 @@ export class SseHub {
     res.flushHeaders();
     req.socket.setNoDelay(true);
     const c: Client = { res, valid };
+    // nobody was listening, so nobody needs the events written meanwhile
+    if (!this.clients.size) this.lastEventId = this.maxEventId();
     this.clients.add(c);
     // the page was rendered a moment ago; anything that changed since is in this snapshot,
     // and after a reconnect it replaces whatever the client missed
@@ -100,21 +105,19 @@ export class SseHub {
   private queue(c: ChangeEvent): void {
     if (!this.clients.size) return;
     this.pendingHosts.add(c.host);
-    if (c.event) this.pendingEvents.push(c.event);
     this.flushTimer ??= setTimeout(() => this.flush(), this.o.flushMs ?? 100);
   }
 
   private flush(): void {
     this.flushTimer = undefined;
     const hosts = this.pendingHosts;
-    const events = this.pendingEvents;
     this.pendingHosts = new Set();
-    this.pendingEvents = [];
     // our own writes do not move data_version (only other connections' commits do), but
     // reading it here keeps a later poll from re-broadcasting what this flush already sent
     this.dataVersion = this.readVersion();
     try {
       const rows = this.rows().filter((r) => hosts.has(r.name));
+      const events = this.newEvents();
       for (const c of this.clients) {
         for (const r of rows) this.send(c, 'host', r);
         for (const e of events) this.send(c, 'event', e);
@@ -122,6 +125,17 @@ export class SseHub {
     } catch (e) {
       this.o.log.error({ err: e }, 'SSE flush failed');
     }
+  }
+
+  private maxEventId(): number {
+    return (this.o.db.prepare('SELECT COALESCE(MAX(id), 0) m FROM events').get() as { m: number }).m;
+  }
+
+  private newEvents(): EventRow[] {
+    const events = this.o.store.events({ afterId: this.lastEventId, limit: 2000 });
+    // after a burst larger than the limit, skip ahead: clients re-read on 'refresh' anyway
+    this.lastEventId = events.length === 2000 ? this.maxEventId() : (events.at(-1)?.id ?? this.lastEventId);
+    return events;
   }
 
   private readVersion(): number {
@@ -141,9 +155,16 @@ export class SseHub {
   }
 
   private broadcastRefresh(): void {
-    if (!this.clients.size) return;
+    if (!this.clients.size) {
+      this.lastEventId = this.maxEventId();
+      return;
+    }
     const hosts = this.rows();
-    for (const c of this.clients) this.send(c, 'refresh', { hosts, external: true });
+    const events = this.newEvents();
+    for (const c of this.clients) {
+      this.send(c, 'refresh', { hosts, external: true });
+      for (const e of events) this.send(c, 'event', e);
+    }
   }
 
   private beat(): void {

@@ -253,6 +253,7 @@
       const d = await r.json();
       head(d.host);
       runId = d.run?.id ?? null;
+      if (d.run) $('#run-info').textContent = `run ${d.run.id} · marked by ${d.run.marked_by ?? '?'}`;
       tbody.innerHTML = '';
       log.innerHTML = '';
       tl.dataset.t0 = d.events[0]?.at ?? 0;
@@ -267,7 +268,12 @@
         if (h.runId !== runId) reload();
       },
       event: (e) => { if (e.host === host && e.run_id === runId) add(e); },
-      refresh: (d) => { if (d.external) reload(); },
+      refresh: (d) => {
+        const h = d.hosts.find((x) => x.name === host);
+        if (!h) return;
+        head(h);
+        if (h.runId !== runId) reload();
+      },
     });
   }
 
