@@ -15,7 +15,9 @@ import { byHashSha256, isPackagesIndex, kindOf, type FileKind } from './paths.js
 import { Download, type DownloadMeta, type Expected } from './download.js';
 import { httpFetchWith, UpstreamError, type FetchFn } from './upstream.js';
 import { openIndex, parseStanzas } from './packages.js';
-import { CacheMetrics } from './metrics.js';
+import { CacheMetrics, COUNTERS, type CounterName } from './metrics.js';
+
+const zeroCounters = () => Object.fromEntries(Object.keys(COUNTERS).map((k) => [k, 0])) as Record<CounterName, number>;
 
 export interface Clock {
   now(): number;
@@ -56,6 +58,9 @@ export class PackageCache {
   private readonly inflight = new Map<string, Download>();
   private readonly touched = new Map<string, [string, string, number]>();
   private readonly ingesting = new Set<Promise<void>>();
+  /** index paths upstream answered 404 for, until when (apt probes InRelease, Release.gpg,
+   *  Translation files that may not exist; a warm fleet should not ask upstream each time) */
+  private readonly negative = new Map<string, number>();
   private totalBytes = 0;
   private fileCount = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -109,13 +114,13 @@ export class PackageCache {
     return this.metrics;
   }
 
-  inc(name: Parameters<CacheMetrics['inc']>[0], n = 1): void {
+  inc(name: CounterName, n = 1): void {
     this.m().inc(name, n);
   }
 
   stats() {
     return {
-      ...(this.metrics?.values ?? {}),
+      ...(this.metrics?.values ?? zeroCounters()),
       sizeBytes: this.totalBytes,
       files: this.fileCount,
       maxBytes: this.o.config.maxBytes,
@@ -151,6 +156,11 @@ export class PackageCache {
     if (!this.repos.has(repo)) return { type: 'status', status: 404 };
     const kind = kindOf(path);
     const file = this.localPath(repo, path);
+    const neg = this.negative.get(`${repo}/${path}`);
+    if (neg !== undefined && neg > this.clock.now()) {
+      this.inc('hits');
+      return { type: 'status', status: 404 };
+    }
     let row = this.row(repo, path);
     if (row) {
       const st = await stat(file).catch(() => null);
@@ -235,6 +245,10 @@ export class PackageCache {
           .run(this.clock.now(), o.meta.etag ?? null, o.meta.lastModified ?? null, repo, path);
         this.inc('revalidations');
       }
+      if (o.type === 'status' && o.status === 404 && kind === 'index') {
+        if (this.negative.size > 10_000) this.negative.clear(); // bounded: only probes land here
+        this.negative.set(key, this.clock.now() + this.o.config.indexFreshSeconds * 1000);
+      }
       if (o.type !== 'stream' && this.inflight.get(key) === d) this.inflight.delete(key);
     }, () => {});
     d.done.catch((e: Error) => {
@@ -272,6 +286,7 @@ export class PackageCache {
       .run(repo, path, kind, r.size, r.sha256, r.meta.etag ?? null, r.meta.lastModified ?? null, now, now);
     this.totalBytes += r.size;
     this.fileCount++;
+    this.negative.delete(`${repo}/${path}`);
     if (isPackagesIndex(path)) this.ingest(repo, final);
     if (this.totalBytes > this.o.config.maxBytes) void this.evict();
   }
