@@ -104,7 +104,7 @@ start_server() {
   wait_port "$NS_SRV" udp 69 5 || { log "nothing bound TFTP :69 ($E2E_SERVER) — is fleetboot's TFTP wired in?"; tail -20 "$E2E_DIR/fleetboot.log" >&2; return 1; }
   if [ "$E2E_SERVER" = fleetboot ]; then
     # fleetboot alone: the sockets on :67/:69/:80 in the server namespace are all node's
-    local other; other=$(ip netns exec "$NS_SRV" ss -Hlnup 'sport = :67 or sport = :69' | grep -v '"node"' || true)
+    local other; other=$(ip netns exec "$NS_SRV" ss -Hlntup 'sport = :67 or sport = :69 or sport = :80' | grep -v '"node"' || true)
     [ -z "$other" ] || { log "something other than fleetboot serves DHCP/TFTP: $other"; return 1; }
   fi
   log "fleetboot serving in $NS_SRV ($E2E_SERVER DHCP/TFTP), pid $FB_PID"

@@ -76,7 +76,7 @@ setup_net() {
 
 start_ra() {
   [ -n "${RA_PID:-}" ] && kill -0 "$RA_PID" 2>/dev/null && return 0
-  ip netns exec "$NS_LAN" "$PY" "$E2E_LIB/ra.py" br0 fd99:: 2>>"$E2E_DIR/ra.err" &
+  ip netns exec "$NS_LAN" "$PY" "$E2E_LIB/ra.py" br0 "${RA_PREFIX:-fd99::}" 2>>"$E2E_DIR/ra.err" &
   RA_PID=$!
   PIDS+=("$RA_PID")
 }

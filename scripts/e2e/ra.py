@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""ra.py IFACE PREFIX : the LAN's IPv6 router, reduced to its router advertisements.
+"""ra.py IFACE PREFIX|none : the LAN's IPv6 router, reduced to its router advertisements.
 
 A real LAN with an IPv6 router answers a router solicitation at once; iPXE waits for that
 (~16 s timeout) before it runs its boot file, so without it every iPXE stage costs ~16 s
@@ -24,11 +24,14 @@ def main():
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
     # receive router solicitations (sent to all-routers)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, socket.inet_pton(socket.AF_INET6, "ff02::2") + struct.pack("@I", idx))
-    pfx = socket.inet_pton(socket.AF_INET6, prefix)
+    # PREFIX "none": an RA without a prefix (hosts get no address, no route from it); iPXE's
+    # autoconf still completes on it
+    pfx = socket.inet_pton(socket.AF_INET6, prefix) if prefix != "none" else None
     # RA: type 134, code 0, checksum (kernel fills), cur hop limit 64, flags 0 (no DHCPv6),
     # router lifetime 0, reachable 0, retrans 0; option 3 = prefix information (L+A flags)
     ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 0, 0, 0)
-    ra += struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 600, 300, 0) + pfx
+    if pfx:
+        ra += struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 600, 300, 0) + pfx
     dst = ("ff02::1", 0, 0, idx)
     last = 0.0
     while True:
