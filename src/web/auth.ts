@@ -196,6 +196,8 @@ export class LoginLimiter {
   }
 
   fail(ip: string): void {
+    // a spray from many addresses must not grow the map without bound: drop stale entries
+    if (this.fails.size > 10_000) for (const k of [...this.fails.keys()]) this.recent(k);
     this.fails.set(ip, [...this.recent(ip), this.now()]);
   }
 

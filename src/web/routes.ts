@@ -24,7 +24,7 @@ const NOTICES: Record<string, (n: number) => string> = {
 
 export function uiRouter(ctx: WebContext): Router {
   const r = express.Router();
-  r.use('/static', express.static(webDir('static'), { maxAge: '5m', index: false, fallthrough: false }));
+  r.use('/static', express.static(webDir('static'), { maxAge: '5m', index: false }));
   const guard = requireUser(ctx);
   const form = express.urlencoded({ extended: false, limit: '256kb' });
   const me = (res: Response) => res.locals.principal as Principal;

@@ -112,9 +112,6 @@ export class SseHub {
     this.flushTimer = undefined;
     const hosts = this.pendingHosts;
     this.pendingHosts = new Set();
-    // our own writes do not move data_version (only other connections' commits do), but
-    // reading it here keeps a later poll from re-broadcasting what this flush already sent
-    this.dataVersion = this.readVersion();
     try {
       const rows = this.rows().filter((r) => hosts.has(r.name));
       const events = this.newEvents();
