@@ -1,0 +1,69 @@
+// debootstrap --variant=minbase bookworm through the cache, with the machine's own Debian
+// mirror (read from its apt sources at test time, never hard-coded) as the cache's upstream.
+// The second debootstrap must be served entirely from disk: zero upstream bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startCache } from './harness.js';
+
+const run = promisify(execFile);
+
+/** The first http(s) URI that serves bookworm (not -security/-updates) in the machine's apt sources. */
+export function machineDebianMirror(): string {
+  const found: string[] = [];
+  const d = '/etc/apt/sources.list.d';
+  for (const f of existsSync(d) ? readdirSync(d).filter((x) => x.endsWith('.sources')) : []) {
+    for (const stanza of readFileSync(join(d, f), 'utf8').split(/\n\s*\n/)) {
+      const uris = /^URIs:\s*(.+)$/m.exec(stanza)?.[1].split(/\s+/) ?? [];
+      const suites = /^Suites:\s*(.+)$/m.exec(stanza)?.[1].split(/\s+/) ?? [];
+      if (/^Types:.*\bdeb\b/m.test(stanza) && suites.includes('bookworm')) found.push(...uris);
+    }
+  }
+  if (existsSync('/etc/apt/sources.list')) {
+    for (const l of readFileSync('/etc/apt/sources.list', 'utf8').split('\n')) {
+      const m = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/.exec(l.trim() + ' ');
+      if (m) found.push(m[1]);
+    }
+  }
+  const uri = found.find((u) => /^https?:\/\//.test(u));
+  if (!uri) throw new Error('no bookworm http(s) mirror in /etc/apt/sources.list{,.d}');
+  return uri.replace(/\/+$/, '');
+}
+
+async function debootstrap(target: string, mirror: string): Promise<void> {
+  try {
+    await run('debootstrap', ['--variant=minbase', '--no-check-gpg', 'bookworm', target, mirror], { maxBuffer: 64 * 1024 * 1024 });
+  } catch (e) {
+    const log = join(target, 'debootstrap/debootstrap.log');
+    throw new Error(`debootstrap failed: ${(e as Error).message}\n${existsSync(log) ? readFileSync(log, 'utf8').slice(-3000) : ''}`);
+  }
+}
+
+test('debootstrap minbase bookworm through the cache twice; the second run is served from disk', { timeout: 600_000 }, async () => {
+  const upstream = machineDebianMirror();
+  const root = mkdtempSync(join(tmpdir(), 'fb-cache-dbs-'));
+  const h = await startCache({ repos: [{ name: 'debian', url: upstream }], indexFreshSeconds: 3600 });
+  try {
+    await debootstrap(join(root, 'one'), `${h.base}/debian`);
+    assert.ok(existsSync(join(root, 'one/usr/bin/apt-get')));
+    const s1 = h.cache.stats();
+    assert.ok(s1.files > 80, `minbase is ~90 files, cache holds ${s1.files}`);
+    assert.ok(s1.bytesFromUpstream > 20_000_000);
+    assert.equal(s1.upstreamErrors, 0);
+    rmSync(join(root, 'one'), { recursive: true, force: true });
+
+    await debootstrap(join(root, 'two'), `${h.base}/debian`);
+    assert.ok(existsSync(join(root, 'two/usr/bin/apt-get')));
+    const s2 = h.cache.stats();
+    assert.equal(s2.bytesFromUpstream - s1.bytesFromUpstream, 0, 'second run: zero upstream bytes');
+    assert.equal(s2.misses - s1.misses, 0);
+    assert.ok(s2.bytesFromCache - s1.bytesFromCache > 20_000_000);
+  } finally {
+    await h.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
