@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startWeb, login, FakeClock, ADMIN, type WebEnv } from './helper.js';
 import { userCommand } from '../../src/cli/user.js';
 import { silentLogger } from '../../src/log.js';
+import { pino } from 'pino';
 
 const clock = new FakeClock();
 let w: WebEnv;
@@ -178,10 +179,16 @@ test('login rate limit per address: 429 after loginMaxAttempts failures, even fo
 });
 
 test('first admin via the one-time setup token; then the token stops working', async () => {
-  const e = await startWeb({ withAdmin: false });
+  const lines: { level: number; msg: string; url?: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const e = await startWeb({ withAdmin: false, log });
   try {
     const token = e.web.setupToken()!;
     assert.ok(token);
+    const warned = lines.filter((l) => l.url?.includes('/setup?token='));
+    assert.equal(warned.length, 1, 'printed once');
+    assert.equal(warned[0].level, 40, 'at warn level');
+    assert.equal(warned[0].url, `${e.base}/setup?token=${token}`);
     assert.equal((await fetch(`${e.base}/login`)).status, 200);
     const post = (t: string, name: string) =>
       fetch(`${e.base}/setup`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t, username: name, password: 'a long password', password2: 'a long password' }).toString(), redirect: 'manual' });

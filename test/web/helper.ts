@@ -7,7 +7,7 @@ import { createApp } from '../../src/http/app.js';
 import { createRegistry } from '../../src/metrics.js';
 import { createWeb, type Web } from '../../src/web/index.js';
 import { webConfigSchema } from '../../src/web/config.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import type { Daemon } from '../../src/daemon.js';
 import type { TemplateRenderer } from '../../src/install/render.js';
 import type { Clock } from '../../src/install/service.js';
@@ -25,11 +25,11 @@ export interface WebEnv {
 
 export const ADMIN = { name: 'admin', password: 'correct horse battery' };
 
-export async function startWeb(opts: { clock?: Clock; web?: Record<string, unknown>; inventory?: string; withAdmin?: boolean; pollMs?: number } = {}): Promise<WebEnv> {
+export async function startWeb(opts: { clock?: Clock; web?: Record<string, unknown>; inventory?: string; withAdmin?: boolean; pollMs?: number; log?: Logger } = {}): Promise<WebEnv> {
   const fx = makeFixture('install:\n  tokenTtlSeconds: 3600\n  stallSeconds: 600\n  upDeadlineSeconds: 900\n', opts.inventory);
   const { d } = await startDaemon(fx, opts.clock);
   const registry = createRegistry();
-  const log = silentLogger();
+  const log = opts.log ?? silentLogger();
   const web = createWeb({
     config: webConfigSchema.parse(opts.web ?? {}),
     holder: d.holder,
