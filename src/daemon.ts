@@ -105,6 +105,7 @@ export class Daemon {
       log.info({ port: (this.https.address() as AddressInfo).port }, 'HTTPS (admin UI) listening');
       log.info({ url: `http://${cfg.http.listen === '0.0.0.0' ? cfg.server.address : cfg.http.listen}:${this.httpPort}/` }, 'HTTP listening');
     }
+    await sub.afterListen?.();
     this.subsystems.push(...(await startServers(ctx)));
     this.ticker = setInterval(() => {
       try {

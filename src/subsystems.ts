@@ -32,6 +32,7 @@ export interface PreparedWeb {
   cacheStats?: () => unknown;
   web?: { router: Router; apiGuard: RequestHandler; actor: (req: Request) => string };
   tls?: () => Promise<{ key: string; cert: string; ca: string }>;
+  afterListen?: () => Promise<void>;
 }
 
 export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
@@ -49,7 +50,8 @@ export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
     // optional parts load only when enabled: a disabled subsystem costs nothing at start
     const { createWeb } = await import('./web/index.js');
     const web = createWeb({ config: cfg.web, holder: ctx.holder, store: ctx.store, installs: ctx.installs, db: ctx.db, log: ctx.log, registry: ctx.registry, cacheStats: out.cacheStats, clock: ctx.clock });
-    await web.start();
+    // started after HTTP listens (daemon): the setup link it logs must carry the real port
+    out.afterListen = () => web.start();
     out.web = { router: web.router, apiGuard: web.apiGuard, actor: web.actor };
     if (cfg.web.https.enabled) out.tls = web.tls;
     out.started.push({ name: 'web', stop: () => web.stop() });

@@ -27,6 +27,9 @@ commands:
   cache warm --role R [--dry-run]
                             pre-fetch what a role's install needs into the package cache
   user add NAME             create an admin user (password from FLEETBOOT_SECRET_ADMIN_PASSWORD or prompt)
+  user token NAME [--name L]
+                            create an API token for scripts (Authorization: Bearer fb_...)
+  user list                 list admin users
 
 Every setting can also be given as FLEETBOOT_<PATH> (see \`fleetboot check --env\`).`;
 

@@ -18,7 +18,7 @@ const STAGE_PROGRESS: Record<string, number> = {
 export function progressOf(run: RunRow | undefined): number {
   if (!run) return 0;
   if (run.state === 'done') return 100;
-  if (run.state === 'marked') return 0;
+  if (run.state === 'marked' || run.state === 'cancelled') return 0;
   if (run.state === 'rebooting') return 95;
   if (run.state === 'booting') return 5;
   return STAGE_PROGRESS[run.stage ?? ''] ?? 15;
