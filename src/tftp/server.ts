@@ -1,0 +1,272 @@
+// Read-only TFTP server (RFC 1350, options per RFC 2347/2348/2349/7440).
+//
+// One listening socket takes requests; each accepted RRQ gets its own socket (a fresh transfer
+// ID) bound to the configured address, so transfers never share state and a packet from the
+// wrong port cannot disturb one (see transfer.ts). Files come from an injected generator first
+// (per-host pxelinux.cfg / boot.ipxe from the boot decision), then from the realpath jail.
+// Nothing a client sends can throw out of a socket handler: decode() returns results, and every
+// async request path ends in a catch that logs and answers ERROR 0.
+import dgram from 'node:dgram';
+import client from 'prom-client';
+import type { Registry } from 'prom-client';
+import { Jail, normaliseRequestPath } from '../jail.js';
+import type { Logger } from '../log.js';
+import { decode, encode, ErrorCode, type RequestPacket } from './codec.js';
+import type { TftpConfig } from './config.js';
+import { negotiate } from './options.js';
+import { BufferSource, FileSource, NetasciiSource, type BlockSource } from './source.js';
+import { Transfer, type TransferResult } from './transfer.js';
+
+export type GeneratedFileSource = (path: string, client: { address: string; port: number }) => Promise<Buffer | null>;
+/** Makes an unbound UDP socket; tests wrap it to drop/duplicate/reorder packets. */
+export type SocketFactory = () => dgram.Socket;
+
+export interface TftpServerOptions {
+  config: TftpConfig;
+  /** directory served (boot assets); paths are jailed inside it */
+  root: string;
+  log: Logger;
+  registry: Registry;
+  generated?: GeneratedFileSource;
+  socketFactory?: SocketFactory;
+  now?: () => number;
+}
+
+type RequestResult = 'not_found' | 'denied' | 'busy' | 'refused' | 'bad_mode' | 'error';
+
+/** At most one warn-level line per this interval for malformed packets (a fuzzer must not flood logs). */
+const MALFORMED_WARN_MS = 10_000;
+
+function metrics(registry: Registry) {
+  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    transfers: get('fleetboot_tftp_transfers_total', () => new client.Counter({ name: 'fleetboot_tftp_transfers_total', help: 'TFTP requests by outcome', labelNames: ['result'], registers: [registry] })),
+    bytes: get('fleetboot_tftp_bytes_total', () => new client.Counter({ name: 'fleetboot_tftp_bytes_total', help: 'Bytes acknowledged by TFTP clients', registers: [registry] })),
+    retransmits: get('fleetboot_tftp_retransmits_total', () => new client.Counter({ name: 'fleetboot_tftp_retransmits_total', help: 'DATA/OACK packets sent more than once', registers: [registry] })),
+    active: get('fleetboot_tftp_active_transfers', () => new client.Gauge({ name: 'fleetboot_tftp_active_transfers', help: 'TFTP transfers in progress', registers: [registry] })),
+    malformed: get('fleetboot_tftp_malformed_total', () => new client.Counter({ name: 'fleetboot_tftp_malformed_total', help: 'TFTP packets that failed to decode', registers: [registry] })),
+    unknownTid: get('fleetboot_tftp_unknown_tid_total', () => new client.Counter({ name: 'fleetboot_tftp_unknown_tid_total', help: 'Packets to a transfer socket from a foreign address/port (answered with ERROR 5)', registers: [registry] })),
+  };
+}
+
+export class TftpServer {
+  private readonly o: TftpServerOptions;
+  private readonly log: Logger;
+  private readonly m: ReturnType<typeof metrics>;
+  private readonly jail: Jail;
+  private readonly now: () => number;
+  private readonly makeSocket: SocketFactory;
+  private socket: dgram.Socket | undefined;
+  private readonly transfers = new Map<string, Transfer>();
+  /** requests whose file is still being resolved: duplicates of them are ignored */
+  private readonly pending = new Set<string>();
+  private stopped = false;
+  private lastMalformedWarn = -Infinity;
+
+  constructor(opts: TftpServerOptions) {
+    this.o = opts;
+    this.log = opts.log.child({ subsystem: 'tftp' });
+    this.m = metrics(opts.registry);
+    this.jail = new Jail(opts.root);
+    this.now = opts.now ?? Date.now;
+    this.makeSocket = opts.socketFactory ?? (() => dgram.createSocket({ type: 'udp4' }));
+  }
+
+  /** Bound port (useful with port 0). */
+  get port(): number {
+    return this.socket?.address().port ?? 0;
+  }
+
+  get activeTransfers(): number {
+    return this.transfers.size;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const s = this.makeSocket();
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind({ address: this.o.config.address, port: this.o.config.port }, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    s.on('error', (err) => this.log.warn({ err }, 'tftp: listening socket error'));
+    s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    this.socket = s;
+    this.log.info({ address: this.o.config.address, port: this.port, root: this.o.root }, 'tftp listening');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const waits: Promise<void>[] = [];
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) waits.push(new Promise<void>((r) => s.close(() => r())));
+    for (const t of [...this.transfers.values()]) {
+      t.cancel('server shutting down');
+      waits.push(t.closedPromise);
+    }
+    await Promise.all(waits);
+  }
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const d = decode(msg);
+    if (!d.ok) {
+      this.m.malformed.inc();
+      const at = this.now();
+      const fields = { ip: rinfo.address, port: rinfo.port, reason: d.reason, len: msg.length };
+      if (at - this.lastMalformedWarn >= MALFORMED_WARN_MS) {
+        this.lastMalformedWarn = at;
+        this.log.warn(fields, 'tftp: malformed packet dropped (further ones logged at debug for a while)');
+      } else this.log.debug(fields, 'tftp: malformed packet dropped');
+      return;
+    }
+    const p = d.packet;
+    if (p.op === 'rrq') {
+      this.onRead(p, rinfo).catch((err) => {
+        // last line of defence: a bug in a request path must cost one request, not the server
+        this.log.error({ err, ip: rinfo.address, port: rinfo.port }, 'tftp: request failed');
+        this.pending.delete(`${rinfo.address}:${rinfo.port}`);
+        this.reject(rinfo, ErrorCode.NOT_DEFINED, 'internal error', 'error');
+      });
+    } else if (p.op === 'wrq') {
+      this.log.info({ ip: rinfo.address, port: rinfo.port, file: p.filename }, 'tftp: write request refused (read-only server)');
+      this.reject(rinfo, ErrorCode.ACCESS_VIOLATION, 'write requests are not accepted', 'refused');
+    } else if (p.op !== 'error') {
+      // DATA/ACK/OACK on the request port belong to no transfer. ERRORs are never answered.
+      this.sendFromMain(encode({ op: 'error', code: ErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), rinfo);
+    }
+  }
+
+  private sendFromMain(buf: Buffer, rinfo: { address: string; port: number }): void {
+    try {
+      this.socket?.send(buf, rinfo.port, rinfo.address);
+    } catch (err) {
+      this.log.debug({ err }, 'tftp: send failed');
+    }
+  }
+
+  /** Request-level refusals are answered from the listening port (no transfer ID exists yet). */
+  private reject(rinfo: { address: string; port: number }, code: number, message: string, result: RequestResult): void {
+    this.m.transfers.inc({ result });
+    this.sendFromMain(encode({ op: 'error', code, message }), rinfo);
+  }
+
+  private async onRead(p: RequestPacket, rinfo: dgram.RemoteInfo): Promise<void> {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    // A client resends its RRQ when our first answer is slow or lost; the running transfer
+    // retransmits on its own, a second transfer to the same port would only interleave.
+    if (this.transfers.has(key) || this.pending.has(key)) return;
+    const log = this.log.child({ ip: rinfo.address, port: rinfo.port, file: p.filename });
+    if (this.transfers.size + this.pending.size >= this.o.config.maxTransfers) {
+      log.warn({ max: this.o.config.maxTransfers }, 'tftp: too many transfers, request refused');
+      return this.reject(rinfo, ErrorCode.NOT_DEFINED, 'server busy, try again', 'busy');
+    }
+    const mode = p.mode.toLowerCase();
+    if (mode !== 'octet' && mode !== 'netascii') {
+      log.info({ mode: p.mode }, 'tftp: unsupported mode');
+      return this.reject(rinfo, ErrorCode.ILLEGAL_OPERATION, `mode ${p.mode} not supported`, 'bad_mode');
+    }
+    const rel = normaliseRequestPath(p.filename);
+    if (rel === null || rel === '') {
+      log.info('tftp: path refused (.., backslash or NUL)');
+      return this.reject(rinfo, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
+    }
+    this.pending.add(key);
+    let source: BlockSource | undefined;
+    let sock: dgram.Socket | undefined;
+    try {
+      source = await this.openSource(rel, rinfo, log);
+      if (!source) return;
+      if (mode === 'netascii') source = new NetasciiSource(source);
+      const neg = negotiate(p.options, this.o.config, source.size);
+      sock = this.makeSocket();
+      const s = sock;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind({ address: this.o.config.address, port: 0 }, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      if (this.stopped) return; // finally closes the socket and the file
+      const started = this.now();
+      const t = new Transfer({
+        socket: s,
+        client: { address: rinfo.address, port: rinfo.port },
+        file: rel,
+        source,
+        neg,
+        retries: this.o.config.retries,
+        log,
+        now: this.now,
+        metrics: { retransmit: (n) => this.m.retransmits.inc(n), malformed: () => this.m.malformed.inc(), unknownTid: () => this.m.unknownTid.inc() },
+        onDone: (tr, result) => this.onDone(tr, result, log, started, neg.requested, neg.blksize, neg.windowsize, mode),
+      });
+      this.transfers.set(key, t);
+      this.m.active.inc();
+      log.debug({ size: source.size, options: neg.requested, blksize: neg.blksize, windowsize: neg.windowsize }, 'tftp: transfer started');
+      t.start();
+      source = undefined; // owned by the transfer now
+      sock = undefined;
+    } finally {
+      this.pending.delete(key);
+      if (source) void source.close();
+      if (sock) {
+        try {
+          sock.close();
+        } catch {
+          /* not bound */
+        }
+      }
+    }
+  }
+
+  /** Generated file, else jailed file; on refusal answers the client and returns undefined. */
+  private async openSource(rel: string, rinfo: dgram.RemoteInfo, log: Logger): Promise<BlockSource | undefined> {
+    if (this.o.generated) {
+      let buf: Buffer | null;
+      try {
+        buf = await this.o.generated(rel, { address: rinfo.address, port: rinfo.port });
+      } catch (err) {
+        // Not falling back to the jail: a static file of the same name could boot the host
+        // into something other than what the decision would have said.
+        log.error({ err }, 'tftp: generated file source failed');
+        this.reject(rinfo, ErrorCode.NOT_DEFINED, 'internal error', 'error');
+        return undefined;
+      }
+      if (buf) return new BufferSource(buf);
+    }
+    const r = await this.jail.resolve(rel).catch(() => ({ ok: false as const, reason: 'not-found' as const }));
+    if (!r.ok) {
+      if (r.reason === 'invalid' || r.reason === 'outside') {
+        log.info({ reason: r.reason }, 'tftp: path refused');
+        this.reject(rinfo, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
+      } else {
+        log.info({ reason: r.reason }, 'tftp: file not found');
+        this.reject(rinfo, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
+      }
+      return undefined;
+    }
+    try {
+      return await FileSource.open(r.path);
+    } catch (err) {
+      log.info({ err }, 'tftp: file vanished or unreadable');
+      this.reject(rinfo, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
+      return undefined;
+    }
+  }
+
+  private onDone(t: Transfer, result: TransferResult, log: Logger, started: number, options: Record<string, string>, blksize: number, windowsize: number, mode: string): void {
+    this.transfers.delete(t.key);
+    this.m.active.dec();
+    this.m.transfers.inc({ result });
+    this.m.bytes.inc(t.bytes);
+    const durationMs = this.now() - started;
+    const fields = { result, options, blksize, windowsize, mode, bytes: t.bytes, durationMs, retransmits: t.retransmits };
+    if (result === 'ok') log.info(fields, 'tftp: transfer complete');
+    else if (result === 'declined' || result === 'cancelled') log.debug(fields, 'tftp: transfer ended');
+    else log.warn(fields, 'tftp: transfer failed');
+  }
+}

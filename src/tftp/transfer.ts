@@ -1,0 +1,297 @@
+// One read transfer on its own socket (its own transfer ID, RFC 1350 §4).
+//
+// Block numbers are tracked as absolute integers and only wrapped to 16 bits on the wire, so
+// files beyond 65535 blocks roll over 65535 -> 0 (what tftp-hpa, atftp, curl, iPXE, PXELINUX
+// and EDK2 all expect) without special cases. An ACK's 16-bit number is mapped back to the
+// absolute block inside [base, highestSent]; anything else is stale and ignored.
+//
+// Windowing (RFC 7440): we send up to `windowsize` blocks past the last acknowledged one.
+// An ACK n means "I have everything up to n": the next window starts at n+1, also when n is
+// before the end of what we sent (the client saw a gap and dropped the rest).
+// Duplicate ACKs: with windowsize 1 a duplicate ACK never triggers a resend (Sorcerer's
+// Apprentice Syndrome, RFC 1123 §4.2.3.1) — our timer covers real loss. With a window, a
+// duplicate of the current base is a gap report; it restarts the window unless we restarted
+// from the same base within DUP_HOLDOFF_MS (a burst of gap reports for one loss must not
+// multiply the resends).
+import type dgram from 'node:dgram';
+import type { Logger } from '../log.js';
+import { dataHeader, decode, encode, ErrorCode, type Packet } from './codec.js';
+import type { Negotiated } from './options.js';
+import type { BlockSource } from './source.js';
+
+export type TransferResult = 'ok' | 'timeout' | 'declined' | 'client_error' | 'io_error' | 'cancelled';
+
+export interface TransferMetrics {
+  retransmit(n: number): void;
+  malformed(): void;
+  unknownTid(): void;
+}
+
+export interface TransferOptions {
+  socket: dgram.Socket;
+  client: { address: string; port: number };
+  file: string;
+  source: BlockSource;
+  neg: Negotiated;
+  retries: number;
+  log: Logger;
+  metrics: TransferMetrics;
+  now: () => number;
+  onDone: (t: Transfer, result: TransferResult) => void;
+}
+
+/** Longest single retransmission wait after backoff. */
+const MAX_BACKOFF_MS = 10_000;
+const DUP_HOLDOFF_MS = 50;
+/** Read at least this much per pread so small windows do not mean tiny reads. */
+const READ_CHUNK = 128 * 1024;
+
+export class Transfer {
+  private readonly o: TransferOptions;
+  private readonly blksize: number;
+  private readonly window: number;
+  private phase: 'oack' | 'data' = 'data';
+  private base = 0; // last acknowledged block (0 = only the OACK, or nothing yet)
+  private highestSent = 0;
+  private lastBlock: number | undefined; // set once the short (final) block has been read
+  private lastBlockLen = 0;
+  private cacheOffset = 0;
+  private cache: Buffer = Buffer.alloc(0);
+  private cacheEof = false;
+  private gen = 0; // bumps on every window (re)start; an older in-flight read is abandoned
+  private timer: NodeJS.Timeout | undefined;
+  private timeoutMs: number;
+  private tries = 0;
+  private restartAt = -Infinity;
+  private restartBase = -1;
+  private closed = false;
+  readonly startedAt: number;
+  retransmits = 0;
+  result: TransferResult | undefined;
+
+  constructor(o: TransferOptions) {
+    this.o = o;
+    this.blksize = o.neg.blksize;
+    this.window = o.neg.windowsize;
+    this.timeoutMs = o.neg.timeoutMs;
+    this.startedAt = o.now();
+  }
+
+  get key(): string {
+    return `${this.o.client.address}:${this.o.client.port}`;
+  }
+
+  /** Bytes the client has acknowledged. */
+  get bytes(): number {
+    if (this.lastBlock !== undefined && this.base >= this.lastBlock) return (this.lastBlock - 1) * this.blksize + this.lastBlockLen;
+    return this.base * this.blksize;
+  }
+
+  start(): void {
+    this.o.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    this.o.socket.on('close', () => this.resolveClosed());
+    // send failures (ENOBUFS, EHOSTUNREACH...) are transient or end in our retry timeout
+    this.o.socket.on('error', (err) => this.o.log.debug({ err }, 'tftp: transfer socket error'));
+    if (this.o.neg.accepted.length > 0) {
+      this.phase = 'oack';
+      this.sendOack();
+    } else {
+      void this.sendWindow(1);
+    }
+  }
+
+  /** Ends the transfer from outside (server stop): tells the client, then closes. */
+  cancel(message: string): void {
+    this.finish('cancelled', encode({ op: 'error', code: ErrorCode.NOT_DEFINED, message }));
+  }
+
+  private resolveClosed: () => void = () => {};
+  /** Resolves once the transfer's socket is closed. */
+  readonly closedPromise: Promise<void> = new Promise((r) => (this.resolveClosed = r));
+
+  private send(buf: Buffer | Buffer[]): void {
+    if (this.closed) return;
+    // No callback: send errors surface as 'error' events, handled (logged) by the server.
+    this.o.socket.send(buf, this.o.client.port, this.o.client.address);
+  }
+
+  private sendOack(): void {
+    this.send(encode({ op: 'oack', options: this.o.neg.accepted }));
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.closed) return;
+    this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs);
+  }
+
+  private onTimeout(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    if (++this.tries > this.o.retries) {
+      this.o.log.debug({ base: this.base, phase: this.phase, tries: this.tries }, 'tftp: no answer from client, giving up');
+      this.finish('timeout', encode({ op: 'error', code: ErrorCode.NOT_DEFINED, message: 'timed out' }));
+      return;
+    }
+    this.timeoutMs = Math.min(this.timeoutMs * 2, Math.max(MAX_BACKOFF_MS, this.o.neg.timeoutMs));
+    if (this.phase === 'oack') {
+      this.retransmits++;
+      this.o.metrics.retransmit(1);
+      this.sendOack();
+    } else {
+      void this.sendWindow(this.base + 1);
+    }
+  }
+
+  /** Makes sure bytes for blocks [from, to] are in the cache (or EOF is known to be before). */
+  private async fill(from: number, to: number): Promise<void> {
+    const start = (from - 1) * this.blksize;
+    const end = to * this.blksize;
+    const cacheEnd = this.cacheOffset + this.cache.length;
+    if (start >= this.cacheOffset && (end <= cacheEnd || this.cacheEof)) return;
+    const len = Math.max(end - start, Math.ceil(READ_CHUNK / this.blksize) * this.blksize);
+    const buf = await this.o.source.read(start, len);
+    this.cacheOffset = start;
+    this.cache = buf;
+    this.cacheEof = buf.length < len;
+  }
+
+  private async sendWindow(from: number): Promise<void> {
+    const gen = ++this.gen;
+    let to = from + this.window - 1;
+    if (this.lastBlock !== undefined) to = Math.min(to, this.lastBlock);
+    if (from > to) return;
+    if (from === this.base + 1) {
+      this.restartAt = this.o.now();
+      this.restartBase = this.base;
+    }
+    try {
+      await this.fill(from, to);
+    } catch (err) {
+      if (this.closed) return;
+      this.o.log.error({ err }, 'tftp: read failed');
+      this.finish('io_error', encode({ op: 'error', code: ErrorCode.NOT_DEFINED, message: 'read error' }));
+      return;
+    }
+    if (this.closed || gen !== this.gen) return; // superseded by a newer ACK or a timeout
+    let resent = 0;
+    for (let b = from; b <= to; b++) {
+      const off = (b - 1) * this.blksize - this.cacheOffset;
+      const data = this.cache.subarray(off, off + this.blksize);
+      this.send([dataHeader(b & 0xffff), data]);
+      if (b <= this.highestSent) resent++;
+      else this.highestSent = b;
+      if (data.length < this.blksize) {
+        this.lastBlock = b;
+        this.lastBlockLen = data.length;
+        break;
+      }
+    }
+    if (resent) {
+      this.retransmits += resent;
+      this.o.metrics.retransmit(resent);
+    }
+    this.arm();
+  }
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closed) return;
+    const d = decode(msg);
+    if (rinfo.address !== this.o.client.address || rinfo.port !== this.o.client.port) {
+      // RFC 1350 §4: a packet from a foreign TID gets ERROR 5 and the transfer goes on.
+      // Never answer an ERROR (two confused peers would bounce errors forever).
+      this.o.metrics.unknownTid();
+      this.o.log.debug({ from: `${rinfo.address}:${rinfo.port}` }, 'tftp: packet from unknown transfer ID');
+      if (!d.ok || d.packet.op !== 'error') {
+        this.o.socket.send(encode({ op: 'error', code: ErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), rinfo.port, rinfo.address);
+      }
+      return;
+    }
+    if (!d.ok) {
+      this.o.metrics.malformed();
+      this.o.log.debug({ reason: d.reason, len: msg.length }, 'tftp: malformed packet from client dropped');
+      return;
+    }
+    this.onPacket(d.packet);
+  }
+
+  private onPacket(p: Packet): void {
+    if (p.op === 'ack') return this.onAck(p.block);
+    if (p.op === 'error') {
+      if (p.code === ErrorCode.OPTION_REFUSED && this.phase === 'oack') {
+        // EDK2 (OVMF) PxeBcDxe asks for tsize first, reads the size from our OACK, then aborts
+        // with ERROR 8 and re-requests with blksize=1468 windowsize=4. That is a probe, not a
+        // failure: debug level so it does not look like an error on every UEFI boot.
+        this.o.log.debug({ code: p.code, message: p.message }, 'tftp: client ended after OACK (size probe)');
+        this.finish('declined');
+      } else {
+        this.o.log.info({ code: p.code, message: p.message, base: this.base }, 'tftp: client aborted transfer');
+        this.finish('client_error');
+      }
+      return;
+    }
+    // DATA/OACK/requests on a read transfer's TID: ignored rather than fatal, so stray or
+    // spoofed packets from the client's address cannot end a boot.
+    this.o.log.debug({ op: p.op }, 'tftp: unexpected packet on read transfer ignored');
+  }
+
+  private onAck(wire: number): void {
+    if (this.phase === 'oack') {
+      if (wire !== 0) return;
+      this.phase = 'data';
+      this.progress();
+      void this.sendWindow(1);
+      return;
+    }
+    const delta = (wire - (this.base & 0xffff)) & 0xffff;
+    if (delta === 0) {
+      if (this.window > 1 && !(this.restartBase === this.base && this.o.now() - this.restartAt < DUP_HOLDOFF_MS)) {
+        void this.sendWindow(this.base + 1);
+      }
+      return;
+    }
+    if (delta > this.highestSent - this.base) return; // stale (reordered) or bogus
+    this.base += delta;
+    this.progress();
+    if (this.lastBlock !== undefined && this.base >= this.lastBlock) {
+      this.finish('ok');
+      return;
+    }
+    // release converted netascii bytes the client now has (no-op for other sources)
+    (this.o.source as { release?: (off: number) => void }).release?.(this.base * this.blksize);
+    void this.sendWindow(this.base + 1);
+  }
+
+  private progress(): void {
+    this.tries = 0;
+    this.timeoutMs = this.o.neg.timeoutMs;
+  }
+
+  /** `last` (an ERROR for the client) is sent before the socket closes. */
+  private finish(result: TransferResult, last?: Buffer): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.result = result;
+    this.gen++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.cache = Buffer.alloc(0);
+    void this.o.source.close();
+    const close = () => {
+      try {
+        this.o.socket.close();
+      } catch {
+        this.resolveClosed(); // already closed
+      }
+    };
+    if (last) {
+      try {
+        this.o.socket.send(last, this.o.client.port, this.o.client.address, close);
+      } catch {
+        close();
+      }
+    } else close();
+    this.o.onDone(this, result);
+  }
+}
