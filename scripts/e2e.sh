@@ -23,7 +23,7 @@
 # Env: E2E_DIR (/tmp/fleetboot-e2e: work dir, report.txt, per-mode artifacts under run/),
 #   E2E_SERVER=fleetboot|fleetboot-dhcp|dnsmasq (debugging only: dnsmasq serves TFTP, or DHCP+TFTP;
 #   HTTP is always fleetboot's), TIMEOUT (s per boot, 150), KEEP=1 (leave namespaces up), KEEP_ARTIFACTS=1 (keep the
-#   pcap of passing modes too), SECOND_BOOT (modes that boot twice; default bios-http).
+#   pcap of passing modes too), SECOND_BOOT (modes that boot twice; default bios-http uefi-http).
 # Prints one TIMELINE line per mode, then "N passed, N failed"; exit 1 if any mode failed.
 set -uo pipefail
 
@@ -38,7 +38,7 @@ SRV_IP=$NET.1
 TIMEOUT=${TIMEOUT:-150}
 KEEP=${KEEP:-0}
 KEEP_ARTIFACTS=${KEEP_ARTIFACTS:-0}
-SECOND_BOOT=${SECOND_BOOT:-bios-http}
+SECOND_BOOT=${SECOND_BOOT:-bios-http uefi-http}
 MEM=${MEM:-512}
 PY=/usr/bin/python3
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
@@ -196,13 +196,13 @@ second_boot() { # the host's next network boot gets the local-boot script
   start_vm "$MODE" "$FW" "$NICROM" second
   local deadline=$(( $(date +%s) + 60 )) ok=0
   while kill -0 "$VM_PID" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
-    if grep -aq "fleetboot: local boot" "$RUN/console-second.raw" 2>/dev/null; then ok=1; sleep 1; break; fi
+    if grep -aq "fleetboot: local boot" "$RUN/console-second.raw" 2>/dev/null; then ok=1; sleep 2; break; fi
     sleep 0.2
   done
   kill_pid "$VM_PID"
   SECOND_T=$("$PY" -c "import time,sys; print('%.1f' % (time.time()-float(sys.argv[1])))" "$T0")
   [ $ok = 1 ] || fail "second boot: the VM did not run fleetboot's local-boot script within 60 s"
-  grep -a "fleetboot: local boot" "$RUN/console-second.log" | head -1 | sed 's/^/  /' > "$RUN/second-boot.txt"
+  grep -a -A3 "fleetboot: local boot" "$RUN/console-second.log" | head -4 | cut -c1-160 | sed 's/^/  /' > "$RUN/second-boot.txt"
 }
 
 run_mode() {
