@@ -1,0 +1,130 @@
+#!/bin/sh
+# fleetboot d-i hooks for {{ host.name }} (install run {{ run.id }}), rendered by fleetboot and
+# fetched by preseed/early_command into /tmp/fb-hooks.sh. Runs under d-i's busybox ash: no
+# bash-isms, no od/hexdump/sfdisk/parted binaries (fdisk-udeb/parted-udeb are not loaded).
+#   sh /tmp/fb-hooks.sh early       preseed/early_command: install stage hooks, start watcher
+#   sh /tmp/fb-hooks.sh partition   partman/early_command: free the OS partitions, keep data
+#   sh /tmp/fb-hooks.sh late        preseed/late_command: configure /target
+#   sh /tmp/fb-hooks.sh progress STAGE MESSAGE...
+# NB (template): this file goes through nunjucks, so it never uses a brace-hash sequence
+# (string length syntax) or double braces outside the variables below.
+PROGRESS_URL="{{ urls.progress }}"
+FILES_URL="{{ urls.files }}"
+DATA_LABEL="{{ role.partitioning.dataLabel | default("data") }}"
+DATA_MOUNT="{{ role.partitioning.dataMount | default("/data") }}"
+HOSTNAME_="{{ host.name }}"
+DOMAIN_="{{ vars.domain | default("") }}"
+SELF=/tmp/fb-hooks.sh
+
+log() { logger -t fleetboot "$*" 2>/dev/null; echo "fleetboot: $*" >&2; }
+
+progress() { # STAGE MESSAGE... ; never fails (the install must not stop for a lost callback)
+  stage=$1; shift
+  msg=$(echo "$*" | sed 's/[^A-Za-z0-9._:,\/-]/+/g' | cut -c1-300)
+  log "progress $stage: $*"
+  i=0
+  while [ $i -lt 3 ]; do
+    # busybox 1.35 wget -T is unreliable: rely on the connect failing fast on a LAN
+    wget -q -O /dev/null "$PROGRESS_URL?stage=$stage&message=$msg" </dev/null >/dev/null 2>&1 && return 0
+    i=$((i + 1)); sleep 2
+  done
+  return 0
+}
+
+fail() { progress failed "$*"; log "FAILED: $*"; exit 1; }
+
+watcher() { # background: stage changes that have no d-i hook of their own, and failures
+  base=0
+  while [ ! -e /tmp/fb-done ]; do
+    if [ $base = 0 ] && [ -d /target/debootstrap ]; then
+      base=1; progress base-install "debootstrap started"
+    fi
+    if [ ! -e /tmp/fb-failed ] && grep -q "failed with error code" /var/log/syslog 2>/dev/null; then
+      touch /tmp/fb-failed
+      progress failed "$(grep -m1 'failed with error code' /var/log/syslog | sed 's/.*WARNING \*\*: //')"
+    fi
+    sleep 2
+  done
+}
+
+early() {
+  progress early_command "preseed loaded; kernel $(uname -r)"
+  # run-parts hooks of the later stages (d-i doc "Available hooks"); the finish-install list is
+  # read when finish-install starts, so it must exist now, not be created by late_command
+  mkdir -p /usr/lib/pre-pkgsel.d /usr/lib/finish-install.d
+  printf '#!/bin/sh\nsh %s progress packages "installing selected packages"\nexit 0\n' "$SELF" \
+    > /usr/lib/pre-pkgsel.d/01fleetboot-progress
+  # 95: after late_command (07preseed) and log saving (94), before 97release-dhcp-lease
+  printf '#!/bin/sh\ntouch /tmp/fb-done\nsh %s progress done "installer finished, rebooting"\nexit 0\n' "$SELF" \
+    > /usr/lib/finish-install.d/95fleetboot-done
+  chmod +x /usr/lib/pre-pkgsel.d/01fleetboot-progress /usr/lib/finish-install.d/95fleetboot-done
+  ( watcher ) </dev/null >/dev/null 2>&1 &
+  return 0
+}
+
+partition() {
+  progress partitioning "looking for LABEL=$DATA_LABEL"
+  devs=$(blkid -t "LABEL=$DATA_LABEL" -o device 2>/dev/null)
+  [ -n "$devs" ] || fail "no partition labelled $DATA_LABEL: refusing to partition (data safety)"
+  [ "$(echo "$devs" | wc -l)" = 1 ] || fail "more than one partition labelled $DATA_LABEL: $(echo $devs)"
+  part=${devs##*/}                          # vda2, sda2, nvme0n1p2
+  disk=$(basename "$(dirname "$(readlink -f /sys/class/block/$part)")")
+  num=$(cat /sys/class/block/$part/partition)
+  [ -n "$disk" ] && [ -b "/dev/$disk" ] && [ -n "$num" ] || fail "cannot map $part to its disk"
+  pttype=$(blkid -p -o value -s PTTYPE "/dev/$disk" 2>/dev/null)
+  [ "$pttype" = dos ] || fail "/dev/$disk has a '$pttype' partition table; keep-data supports MBR (dos) only"
+  [ "$num" -le 4 ] || fail "$part is a logical partition; keep-data needs a primary data partition"
+  grep -q "^/dev/$disk" /proc/mounts && fail "/dev/$disk has mounted partitions"
+  removed=""
+  for p in /sys/block/$disk/$disk*; do
+    [ -e "$p/partition" ] || continue
+    n=$(cat "$p/partition")
+    [ "$n" = "$num" ] && continue
+    [ "$n" -le 4 ] || continue              # logical ones vanish with their extended entry
+    # MBR primary entry n: 16 bytes at 446 + 16*(n-1); the boot code (0-445), the data entry
+    # and the signature (510-511) are never written
+    dd if=/dev/zero of="/dev/$disk" bs=1 seek=$((446 + 16 * (n - 1))) count=16 conv=notrunc 2>/dev/null \
+      || fail "could not clear entry $n of /dev/$disk"
+    removed="$removed $n"
+  done
+  # stale signatures at the start of the freed space would make partman ask questions
+  sync
+  blockdev --rereadpt "/dev/$disk" 2>/dev/null || log "rereadpt /dev/$disk failed (partman rescans anyway)"
+  progress partitioning "kept /dev/$part (LABEL=$DATA_LABEL); freed MBR entries:${removed:- none} on /dev/$disk"
+  return 0
+}
+
+late() {
+  progress late_command "configuring the installed system"
+  [ -n "$HOSTNAME_" ] && echo "$HOSTNAME_" > /target/etc/hostname
+  # data partition: mounted by label, nofail so a missing disk never blocks boot
+  mkdir -p "/target$DATA_MOUNT"
+  if ! grep -q "LABEL=$DATA_LABEL" /target/etc/fstab; then
+    printf 'LABEL=%s %s ext4 defaults,nofail 0 2\n' "$DATA_LABEL" "$DATA_MOUNT" >> /target/etc/fstab
+  fi
+  # SSH keys for root (one per line, rendered by fleetboot into a file)
+  if wget -q -O /tmp/fb-authorized_keys "$FILES_URL/authorized_keys" && [ -s /tmp/fb-authorized_keys ]; then
+    mkdir -p /target/root/.ssh && chmod 700 /target/root/.ssh
+    cp /tmp/fb-authorized_keys /target/root/.ssh/authorized_keys
+    chmod 600 /target/root/.ssh/authorized_keys
+  fi
+  # first-boot "up" callback: a one-shot unit that disables itself once it reported
+  wget -q -O /target/usr/local/sbin/fleetboot-firstboot "$FILES_URL/fleetboot-firstboot.sh" \
+    || fail "could not fetch fleetboot-firstboot.sh"
+  wget -q -O /target/etc/systemd/system/fleetboot-firstboot.service "$FILES_URL/fleetboot-firstboot.service" \
+    || fail "could not fetch fleetboot-firstboot.service"
+  chmod 755 /target/usr/local/sbin/fleetboot-firstboot
+  mkdir -p /target/etc/systemd/system/multi-user.target.wants
+  ln -sf /etc/systemd/system/fleetboot-firstboot.service \
+    /target/etc/systemd/system/multi-user.target.wants/fleetboot-firstboot.service
+  progress late_command "fstab: LABEL=$DATA_LABEL on $DATA_MOUNT; first-boot unit installed"
+  return 0
+}
+
+case "${1:-}" in
+  early) early ;;
+  partition) partition ;;
+  late) late ;;
+  progress) shift; progress "$@" ;;
+  *) echo "usage: $0 early|partition|late|progress STAGE MSG" >&2; exit 2 ;;
+esac
