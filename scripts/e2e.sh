@@ -211,6 +211,7 @@ run_mode() {
   RUN=$E2E_DIR/run/$MODE
   mkdir -p "$RUN"
   VM_MAC=$(awk -F: -v m="$MODE" '$1==m {print substr($0, length(m)+2)}' "$E2E_DIR/hosts.txt")
+  VM_IP=$NET.$((20 + $(awk -F: -v m="$MODE" '$1==m {print NR}' "$E2E_DIR/hosts.txt")))  # inventory address
   if [ "$RA" = 1 ]; then start_ra; else stop_ra; fi
   kill -0 "$FB_PID" 2>/dev/null || { log "fleetboot died; restarting"; start_server || return 1; }
   fb reinstall "$MODE" > "$RUN/reinstall.txt" 2>&1 || { fail "fleetboot reinstall $MODE: $(cat "$RUN/reinstall.txt")"; }
@@ -223,6 +224,10 @@ run_mode() {
   tend=$(date +%s.%N)
   stop_capture
   grep -aq "FBE2E: callback done ok" "$RUN/console-first.log" || fail "the payload's done callback did not succeed (console)"
+  if [ "$E2E_SERVER" != dnsmasq ] && grep -aq "FBE2E: dhcp ok" "$RUN/console-first.log"; then
+    # fleetboot's DHCP hands a known host its inventory address
+    grep -aq "FBE2E: dhcp ok ip=$VM_IP " "$RUN/console-first.log" || fail "the payload did not get the host's inventory address $VM_IP: $(grep -a 'FBE2E: dhcp ok' "$RUN/console-first.log")"
+  fi
   case "$BASE_MODE" in
     bios-undionly) grep -aq "using undionly on" "$RUN/console-first.log" || fail "undionly.kpxe did not take over the NIC" ;;
     uefi-snponly) grep -aq "NBP file downloaded successfully" "$RUN/console-first.log" || fail "OVMF did not download snponly.efi" ;;
