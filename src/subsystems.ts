@@ -69,6 +69,33 @@ export async function startServers(ctx: SubsystemContext): Promise<Subsystem[]> 
       await tftp.start();
       started.push({ name: 'tftp', stop: () => tftp.stop() });
     }
+    if (cfg.syslog.enabled) {
+      const { SyslogReceiver } = await import('./syslog/receiver.js');
+      const slog = ctx.log.child({ subsystem: 'syslog' });
+      let unmatchedWarned = 0;
+      const syslog = new SyslogReceiver({
+        address: cfg.syslog.listen,
+        port: cfg.syslog.port,
+        log: ctx.log,
+        registry: ctx.registry,
+        now: () => ctx.clock.now(),
+        // d-i's log_host sends every installer log line here; attach it to the install run
+        // of the host that address belongs to
+        onLine: (ip, line) => {
+          const host = ctx.installs.hostForIp(ip);
+          if (!host) {
+            if (ctx.clock.now() - unmatchedWarned > 60_000) {
+              unmatchedWarned = ctx.clock.now();
+              slog.warn({ ip }, 'syslog from an address no install run is using; dropped');
+            }
+            return;
+          }
+          ctx.installs.logLine(host, `${line.tag ? `${line.tag}: ` : ''}${line.message}`, ip, line.at);
+        },
+      });
+      await syslog.start();
+      started.push({ name: 'syslog', stop: () => syslog.stop() });
+    }
     if (cfg.dhcp.enabled) {
       const { DhcpServer } = await import('./dhcp/server.js');
       const { SqliteLeaseStore } = await import('./dhcp/leases.js');

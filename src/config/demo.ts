@@ -60,10 +60,7 @@ roles:
     suite: "9"
     packages: ["@core", openssh-server]
   web:
-    description: extra packages for web servers (not an install role by itself)
-    kernel: debian-12/linux
-    initrd: debian-12/initrd.gz
-    template: debian-12.preseed.cfg
+    description: extra packages for web servers (an add-on role, listed after the install role)
     packages: [nginx]
 hosts:
   - name: web-01

@@ -7,11 +7,14 @@ import type { Config } from './schema.js';
 import type { Host, Role } from './inventory.js';
 
 /** A host with its roles resolved: what templates and the boot decision see. */
+/** The install role: validation guarantees it has kernel, initrd and template. */
+export type InstallRole = Role & Required<Pick<Role, 'kernel' | 'initrd' | 'template'>>;
+
 export interface ResolvedHost {
   host: Host;
   /** the install role (first in host.roles) */
   roleName: string;
-  role: Role;
+  role: InstallRole;
   /** packages of all the host's roles, de-duplicated, in order */
   packages: string[];
   /** role vars (in role order), then host vars on top */
@@ -31,7 +34,7 @@ export class InventoryIndex {
       const resolved: ResolvedHost = {
         host,
         roleName: host.roles[0],
-        role: roles[0],
+        role: roles[0] as InstallRole,
         packages: [...new Set(roles.flatMap((r) => r.packages))],
         vars,
       };

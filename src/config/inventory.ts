@@ -31,12 +31,14 @@ export const partitioningSchema = z
 export const roleSchema = z
   .object({
     description: z.string().optional(),
-    kernel: z.string().min(1),
-    initrd: z.string().min(1),
+    // kernel, initrd and template are required of a host's install (first) role only; a role
+    // used as an add-on (packages, vars) leaves them out
+    kernel: z.string().min(1).optional(),
+    initrd: z.string().min(1).optional(),
     /** nunjucks string: may use {{ urls.answer }}, {{ host.name }}, {{ syslog.host }} ... */
     cmdline: z.string().default(''),
     /** file name under the templates directory; its extension/kind does not matter to us */
-    template: z.string().min(1),
+    template: z.string().min(1).optional(),
     suite: z.string().default('bookworm'),
     packages: z.array(z.string().min(1)).default([]),
     partitioning: partitioningSchema,
@@ -96,6 +98,11 @@ export function crossCheckInventory(inv: Inventory): InventoryIssue[] {
     h.roles.forEach((r, j) => {
       if (!inv.roles[r]) issues.push({ path: ['hosts', i, 'roles', j], message: `unknown role "${r}" (known: ${Object.keys(inv.roles).join(', ') || 'none'})` });
     });
+    const install = inv.roles[h.roles[0]];
+    if (install) {
+      const missing = (['kernel', 'initrd', 'template'] as const).filter((k) => !install[k]);
+      if (missing.length) issues.push({ path: ['hosts', i, 'roles', 0], message: `role "${h.roles[0]}" is this host's install role (listed first) but has no ${missing.join(', ')}` });
+    }
   });
   return issues;
 }

@@ -165,16 +165,18 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const tplEnv = new nunjucks.Environment(new nunjucks.FileSystemLoader(config.paths.templates), { autoescape: false, throwOnUndefined: false });
   for (const [name, role] of Object.entries(config.roles)) {
     const src = sourceFor(['roles', name]);
-    const tplFile = resolve(config.paths.templates, role.template);
-    if (!tplFile.startsWith(config.paths.templates)) {
-      errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: 'template must be inside the templates directory' });
-    } else if (!existsSync(tplFile)) {
-      errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: `template not found: ${tplFile}` });
-    } else {
-      try {
-        tplEnv.getTemplate(role.template, true);
-      } catch (e) {
-        errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: `template does not compile: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}` });
+    if (role.template) {
+      const tplFile = resolve(config.paths.templates, role.template);
+      if (!tplFile.startsWith(config.paths.templates)) {
+        errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: 'template must be inside the templates directory' });
+      } else if (!existsSync(tplFile)) {
+        errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: `template not found: ${tplFile}` });
+      } else {
+        try {
+          tplEnv.getTemplate(role.template, true);
+        } catch (e) {
+          errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: `template does not compile: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}` });
+        }
       }
     }
     try {
@@ -184,8 +186,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
     }
     for (const key of ['kernel', 'initrd'] as const) {
       // assets are fetched separately (`fleetboot assets fetch`): missing is a warning
-      if (!existsSync(resolve(config.paths.assets, role[key]))) {
-        warnings.push({ file: src.file, line: lineOf(src, ['roles', name, key]), path: `roles.${name}.${key}`, message: `boot asset not present yet: ${role[key]} (run \`fleetboot assets fetch\`)` });
+      const asset = role[key];
+      if (asset && !existsSync(resolve(config.paths.assets, asset))) {
+        warnings.push({ file: src.file, line: lineOf(src, ['roles', name, key]), path: `roles.${name}.${key}`, message: `boot asset not present yet: ${asset} (run \`fleetboot assets fetch\`)` });
       }
     }
   }

@@ -157,3 +157,34 @@ test('`fleetboot check` exits non-zero listing every error; `serve` refuses a ba
     fx.cleanup();
   }
 });
+
+test('an add-on role needs no kernel, but a host whose first role lacks one is an error', () => {
+  const fx = makeFixture(
+    '',
+    `roles:
+  base:
+    kernel: tiny/vmlinuz
+    initrd: tiny/initrd.img
+    template: tiny.cfg
+  addon:
+    packages: [nginx]
+hosts:
+  - name: ok
+    macs: ["52:54:00:00:00:01"]
+    roles: [base, addon]
+  - name: wrong
+    macs: ["52:54:00:00:00:02"]
+    roles: [addon, base]
+`,
+  );
+  try {
+    const r = loadConfig({ file: fx.configFile, env: {} });
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.errors.length, 1, r.errors.map(formatError).join('\n'));
+      assert.match(formatError(r.errors[0]), /inventory\.yaml:14: hosts\[1\]\.roles\[0\]: role "addon" is this host's install role \(listed first\) but has no kernel, initrd, template/);
+    }
+  } finally {
+    fx.cleanup();
+  }
+});
