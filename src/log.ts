@@ -1,7 +1,7 @@
 // One pino root logger; every subsystem takes a child ({ subsystem: 'tftp' } etc.) and adds
 // mac/xid/ip fields per request. Secrets never reach a log line: the redact list below
 // covers the field names we use for them, as a second line of defence.
-import { pino, type Logger } from 'pino';
+import { pino, destination, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -20,7 +20,9 @@ export function createLogger(opts: LogOptions = {}): Logger {
   if (opts.pretty) {
     return pino({ level, redact, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
   }
-  return pino({ level, redact, base: { pid: process.pid } }, (opts.destination ?? 1) as never);
+  const dest = opts.destination;
+  const stream = dest === undefined || typeof dest === 'number' ? destination({ fd: dest ?? 1, sync: false }) : dest;
+  return pino({ level, redact, base: { pid: process.pid } }, stream as never);
 }
 
 /** A logger that drops everything: for tests that do not look at logs. */

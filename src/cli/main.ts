@@ -102,7 +102,16 @@ export async function main(argv: string[]): Promise<number | undefined> {
       const log = createLogger({ level: c.log.level, pretty: c.log.pretty || (process.stdout.isTTY && !process.env.CI) });
       for (const w of loaded.warnings) log.warn(formatError(w));
       const d = new Daemon({ loaded, loadOptions, log });
-      await d.start();
+      try {
+        await d.start();
+      } catch (e) {
+        // never leave a half-started daemon (HTTP up, DHCP not): undo and exit non-zero
+        log.fatal({ err: e }, 'start failed');
+        await d.stop().catch(() => {});
+        log.flush?.();
+        console.error(`fleetboot: cannot start: ${(e as Error).message}`);
+        return 1;
+      }
       const host = c.http.listen === '0.0.0.0' ? c.server.address : c.http.listen;
       console.log(`fleetboot is running: web UI and API at http://${host}:${d.httpPort}/  (${loaded.files.length ? loaded.files.join(', ') : 'embedded demo config'})`);
       await new Promise<void>((resolve) => {
