@@ -42,9 +42,17 @@ export interface TransferOptions {
 
 /** Longest single retransmission wait after backoff. */
 const MAX_BACKOFF_MS = 10_000;
+/**
+ * Floor of the adaptive retransmission timeout. The configured/negotiated timeout is the
+ * ceiling; in between we follow the measured RTT (RFC 6298 estimator, Karn's rule), because
+ * clients such as atftp only re-ACK after their own 1 s+ timeout: with a fixed 1 s timer every
+ * lost packet stalled the transfer for a second (a 32 MB fetch with receive-buffer overflows
+ * took minutes). The floor keeps us from retransmitting into a client that is merely busy.
+ */
+const MIN_RTO_MS = 20;
 const DUP_HOLDOFF_MS = 50;
 /** Read at least this much per pread so small windows do not mean tiny reads. */
-const READ_CHUNK = 128 * 1024;
+const READ_CHUNK = 256 * 1024;
 
 export class Transfer {
   private readonly o: TransferOptions;
@@ -62,6 +70,11 @@ export class Transfer {
   private timer: NodeJS.Timeout | undefined;
   private timeoutMs: number;
   private tries = 0;
+  private lastProgressAt: number;
+  private srtt: number | undefined;
+  private rttvar = 0;
+  private windowSentAt = 0;
+  private windowClean = false; // no block of the current window was a retransmission (Karn)
   private restartAt = -Infinity;
   private restartBase = -1;
   private closed = false;
@@ -75,6 +88,23 @@ export class Transfer {
     this.window = o.neg.windowsize;
     this.timeoutMs = o.neg.timeoutMs;
     this.startedAt = o.now();
+    this.lastProgressAt = this.startedAt;
+  }
+
+  /** Retransmission timeout after progress: adaptive between MIN_RTO_MS and the negotiated timeout. */
+  private rto(): number {
+    if (this.srtt === undefined) return this.o.neg.timeoutMs;
+    return Math.min(this.o.neg.timeoutMs, Math.max(MIN_RTO_MS, Math.ceil(this.srtt + 4 * this.rttvar)));
+  }
+
+  private sampleRtt(r: number): void {
+    if (this.srtt === undefined) {
+      this.srtt = r;
+      this.rttvar = r / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
+      this.srtt = 0.875 * this.srtt + 0.125 * r;
+    }
   }
 
   get key(): string {
@@ -129,7 +159,10 @@ export class Transfer {
   private onTimeout(): void {
     this.timer = undefined;
     if (this.closed) return;
-    if (++this.tries > this.o.retries) {
+    // Bounded twice: by retry count and by silence, so a small adaptive RTO cannot make us give
+    // up on a client much sooner than `retries` fixed timeouts would have.
+    const silence = this.o.now() - this.lastProgressAt;
+    if (++this.tries > this.o.retries && silence >= this.o.neg.timeoutMs * (this.o.retries + 1)) {
       this.o.log.debug({ base: this.base, phase: this.phase, tries: this.tries }, 'tftp: no answer from client, giving up');
       this.finish('timeout', encode({ op: 'error', code: ErrorCode.NOT_DEFINED, message: 'timed out' }));
       return;
@@ -188,6 +221,8 @@ export class Transfer {
         break;
       }
     }
+    this.windowSentAt = this.o.now();
+    this.windowClean = resent === 0;
     if (resent) {
       this.retransmits += resent;
       this.o.metrics.retransmit(resent);
@@ -252,6 +287,7 @@ export class Transfer {
       return;
     }
     if (delta > this.highestSent - this.base) return; // stale (reordered) or bogus
+    if (this.windowClean && this.base + delta === this.highestSent) this.sampleRtt(this.o.now() - this.windowSentAt);
     this.base += delta;
     this.progress();
     if (this.lastBlock !== undefined && this.base >= this.lastBlock) {
@@ -265,7 +301,8 @@ export class Transfer {
 
   private progress(): void {
     this.tries = 0;
-    this.timeoutMs = this.o.neg.timeoutMs;
+    this.lastProgressAt = this.o.now();
+    this.timeoutMs = this.rto();
   }
 
   /** `last` (an ERROR for the client) is sent before the socket closes. */
