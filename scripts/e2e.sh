@@ -16,6 +16,9 @@
 #                        (QEMU has no non-iPXE BIOS PXE ROM; see docs/e2e.md)
 #        uefi-http       OVMF + iPXE EFI NIC ROM -> boot.ipxe -> HTTP
 #        uefi-snponly    OVMF's own PXE (NIC without ROM) -> TFTP snponly.efi -> iPXE -> HTTP
+#        bios-2nic, uefi-2nic  an extra NIC (not in the inventory, not cabled) ahead of the
+#                        booting one: the boot must be decided by the MAC that booted. Opt-in:
+#                        bios-2nic fails until boot.ipxe?mac=${net0/mac} becomes ${netX/mac}
 #        <mode>-stock    same, without the IPv6 router advertisements (what a LAN without an
 #                        IPv6 router gives: iPXE waits ~16 s per stage for IPv6 autoconf)
 #   default: bios-http bios-undionly uefi-http uefi-snponly bios-http-stock uefi-snponly-stock
@@ -56,11 +59,15 @@ FB_CLI=${FB_CLI:-$REPO/dist/src/cli.js}   # another build of fleetboot (e.g. a p
 fb() { node "$FB_CLI" --config "$CFG" "$@"; }
 srv_curl() { ip netns exec "$NS_SRV" curl -sS --max-time 10 "$@"; }
 
-mode_vars() { # MODE -> FW NICROM RA HOSTMODE
+mode_vars() { # MODE -> FW NICROM RA DECOY BASE_MODE
   local base=${1%-stock}
-  RA=1; [ "$base" != "$1" ] && RA=0
+  RA=1 DECOY=0; [ "$base" != "$1" ] && RA=0
   case "$base" in
     bios-http|bios-undionly) FW=bios NICROM=ipxe ;;
+    # a second NIC (first on the PCI bus, not cabled to the LAN) whose MAC is not in the
+    # inventory: the boot must still be decided by the MAC that booted
+    bios-2nic) FW=bios NICROM=ipxe DECOY=1 ;;
+    uefi-2nic) FW=uefi NICROM=ipxe DECOY=1 ;;
     uefi-http) FW=uefi NICROM=ipxe ;;
     uefi-snponly) FW=uefi NICROM=none ;;
     *) log "unknown mode $1"; return 1 ;;
@@ -211,6 +218,7 @@ run_mode() {
   RUN=$E2E_DIR/run/$MODE
   mkdir -p "$RUN"
   VM_MAC=$(awk -F: -v m="$MODE" '$1==m {print substr($0, length(m)+2)}' "$E2E_DIR/hosts.txt")
+  DECOY_MAC=52:54:00:e2:ff:$(printf %02x "$(awk -F: -v m="$MODE" '$1==m {print NR}' "$E2E_DIR/hosts.txt")")  # not in the inventory
   VM_IP=$NET.$((20 + $(awk -F: -v m="$MODE" '$1==m {print NR}' "$E2E_DIR/hosts.txt")))  # inventory address
   if [ "$RA" = 1 ]; then start_ra; else stop_ra; fi
   kill -0 "$FB_PID" 2>/dev/null || { log "fleetboot died; restarting"; start_server || return 1; }

@@ -79,18 +79,26 @@ for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
   insmod /lib/modules/$m.ko 2>/dev/null
 done
 ip link set lo up
+nics() { for d in /sys/class/net/*; do n=${d##*/}; [ "$n" = lo ] || echo "$n"; done; }
+for i in $(seq 1 100); do [ -n "$(nics)" ] && break; sleep 0.1; done
+sleep 0.3   # a second NIC's driver may bind a moment later
+IFS_ALL=$(nics)
+[ -n "$IFS_ALL" ] || { say "FAIL no network interface"; off; }
+# several NICs (the e2e's -2nic modes): BOOTIF=01-aa-bb-.. (pxelinux/d-i convention) first,
+# then each NIC in turn until one gets a lease
+BOOTMAC=$(sed -n 's/.*BOOTIF=01-\([0-9a-fA-F-]*\).*/\1/p' /proc/cmdline | tr 'A-F-' 'a-f:')
+ORDER=""
+for n in $IFS_ALL; do [ "$(cat /sys/class/net/$n/address)" = "$BOOTMAC" ] && ORDER="$n"; done
+for n in $IFS_ALL; do [ "$n" = "$ORDER" ] || ORDER="$ORDER $n"; done
 IF=""
-for i in $(seq 1 100); do
-  for d in /sys/class/net/*; do n=${d##*/}; [ "$n" = lo ] && continue; IF=$n; break; done
-  [ -n "$IF" ] && break; sleep 0.1
+for n in $ORDER; do
+  MAC=$(cat /sys/class/net/$n/address)
+  say "nic $n mac=$MAC fw=$FW host=$HOST"
+  ip link set "$n" up
+  if udhcpc -i "$n" -f -q -n -t 5 -T 1 -A 1 -s /etc/udhcpc.sh -x hostname:$HOST >/tmp/udhcpc.log 2>&1; then IF=$n; break; fi
+  ip link set "$n" down
 done
-[ -n "$IF" ] || { say "FAIL no network interface"; off; }
-MAC=$(cat /sys/class/net/$IF/address)
-say "nic $IF mac=$MAC fw=$FW host=$HOST"
-ip link set "$IF" up
-if ! udhcpc -i "$IF" -f -q -n -t 10 -T 1 -A 1 -s /etc/udhcpc.sh -x hostname:$HOST >/tmp/udhcpc.log 2>&1; then
-  cat /tmp/udhcpc.log > /dev/console; say "FAIL dhcp"; off
-fi
+[ -n "$IF" ] || { cat /tmp/udhcpc.log > /dev/console; say "FAIL dhcp"; off; }
 . /tmp/dhcp.env
 say "dhcp ok ip=$ip server=$serverid"
 # report: GET $CB?stage=..&message=.. (message: no spaces, the URL stays simple)

@@ -71,6 +71,8 @@ setup_net() {
   ip -n "$NS_LAN" link set veth-lan master br0 up
   ip -n "$NS_LAN" tuntap add dev tap0 mode tap
   ip -n "$NS_LAN" link set tap0 master br0 up
+  ip -n "$NS_LAN" tuntap add dev tap1 mode tap   # the -2nic modes' decoy NIC: not on br0
+  ip -n "$NS_LAN" link set tap1 up
   ip -n "$NS_LAN" link set br0 up
 }
 
@@ -106,12 +108,16 @@ start_vm() {
     fwargs=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
             -drive "if=pflash,format=raw,unit=1,file=$RUN/OVMF_VARS-$tag.fd")
   fi
+  local decoy=()
+  # DECOY=1: an extra NIC ahead of the real one on the PCI bus (net0 in iPXE), on tap1 which
+  # is left unbridged: no DHCP ever answers it
+  [ "${DECOY:-0}" = 1 ] && decoy=(-netdev tap,id=n1,ifname=tap1,script=no,downscript=no -device "virtio-net-pci,netdev=n1,mac=$DECOY_MAC")
   T0=$(date +%s.%N)
   rm -f "$RUN/mon-$tag.sock"
   ip netns exec "$NS_LAN" qemu-system-x86_64 -name "fbe2e-$mode" -accel tcg -M q35 -m "$MEM" -smp 1 \
      -nodefaults -no-user-config -display none -no-reboot "${fwargs[@]}" \
      -serial stdio -monitor "unix:$RUN/mon-$tag.sock,server,nowait" \
-     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+     "${decoy[@]}" -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
      -device "virtio-net-pci,netdev=n0,mac=$VM_MAC,bootindex=1$([ "$nicrom" = none ] && echo ',romfile=')" \
      < /dev/null > >(tee "$RUN/console-$tag.raw" | "$PY" "$E2E_LIB/ts.py" "$T0" > "$RUN/console-$tag.log") 2>"$RUN/qemu-$tag.err" &
   VM_PID=$!
