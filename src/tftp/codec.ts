@@ -54,9 +54,10 @@ function splitStrings(buf: Buffer, start: number): string[] | null {
 }
 
 function decodeOptions(strings: string[]): OptionList | null {
-  // Some PXE ROMs pad requests with NUL bytes; trailing empty strings are padding, not options.
+  // Some PXE ROMs pad requests with NUL bytes; trailing empty strings are padding, not options
+  // (but an empty *value* of a last option is legal: strip only what cannot be a value).
   let end = strings.length;
-  while (end > 0 && strings[end - 1] === '') end--;
+  while (end > 0 && strings[end - 1] === '' && (end % 2 === 1 || strings[end - 2] === '')) end--;
   const s = strings.slice(0, end);
   if (s.length % 2 !== 0) return null;
   const out: OptionList = [];
