@@ -14,6 +14,11 @@ DATA_LABEL="{{ role.partitioning.dataLabel | default("data") }}"
 DATA_MOUNT="{{ role.partitioning.dataMount | default("/data") }}"
 HOSTNAME_="{{ host.name }}"
 DOMAIN_="{{ vars.domain | default("") }}"
+# vars.fleetboot_probe=partition: run only the keep-data partition step from early_command,
+# report "done" and power off (proves the step on real hardware/d-i without a full install)
+PROBE="{{ vars.fleetboot_probe | default("") }}"
+MIRROR_URL="{{ mirror.url }}"
+SUITE="{{ role.suite | default("bookworm") }}"
 SELF=/tmp/fb-hooks.sh
 
 log() { logger -t fleetboot "$*" 2>/dev/null; echo "fleetboot: $*" >&2; }
@@ -43,6 +48,12 @@ watcher() { # background: stage changes that have no d-i hook of their own, and 
       touch /tmp/fb-failed
       progress failed "$(grep -m1 'failed with error code' /var/log/syslog | sed 's/.*WARNING \*\*: //')"
     fi
+    # anna could not download an installer component (mirror/cache lacks the udeb): d-i now
+    # waits at a critical error dialog forever, so say which file
+    if [ ! -e /tmp/fb-failed ] && grep -q "package retrieval failed" /var/log/syslog 2>/dev/null; then
+      touch /tmp/fb-failed
+      progress failed "anna: package retrieval failed: $(grep -o 'http://[^ ]*\.udeb' /var/log/syslog | tail -1)"
+    fi
     sleep 2
   done
 }
@@ -58,8 +69,29 @@ early() {
   printf '#!/bin/sh\ntouch /tmp/fb-done\nsh %s progress done "installer finished, rebooting"\nexit 0\n' "$SELF" \
     > /usr/lib/finish-install.d/95fleetboot-done
   chmod +x /usr/lib/pre-pkgsel.d/01fleetboot-progress /usr/lib/finish-install.d/95fleetboot-done
+  if [ "$PROBE" = partition ]; then
+    probe_disk_drivers
+    partition
+    progress done "probe: partition step only, powering off"
+    sync; poweroff -f; exit 0
+  fi
   ( watcher ) </dev/null >/dev/null 2>&1 &
   return 0
+}
+
+probe_disk_drivers() { # PROBE only: at early_command time d-i has no disk drivers yet
+  # (hw-detect loads them later from udebs); fetch the kernel's scsi-modules udeb (virtio_blk,
+  # ahci..., as anna would) and load the usual disk drivers
+  kver=$(uname -r)
+  f=$(wget -q -O - "$MIRROR_URL/dists/$SUITE/main/debian-installer/binary-amd64/Packages.xz" | xzcat \
+      | awk -v p="scsi-modules-$kver-di" '$1=="Package:" {m=($2==p)} m && $1=="Filename:" {print $2; exit}')
+  [ -n "$f" ] || fail "probe: scsi-modules-$kver-di not in the mirror's udeb index"
+  wget -q -O /tmp/fb-scsi.udeb "$MIRROR_URL/$f" || fail "probe: could not fetch $f"
+  (cd / && ar p /tmp/fb-scsi.udeb data.tar.xz | xzcat | tar x) || fail "probe: could not unpack $f"
+  depmod -a 2>/dev/null
+  for m in virtio_blk virtio_scsi ahci nvme sd_mod; do modprobe -q $m 2>/dev/null; done
+  udevadm trigger --subsystem-match=block 2>/dev/null; udevadm settle 2>/dev/null; sleep 2
+  log "probe: block devices: $(ls /sys/block | tr '\n' ' ')"
 }
 
 partition() {
@@ -87,7 +119,6 @@ partition() {
       || fail "could not clear entry $n of /dev/$disk"
     removed="$removed $n"
   done
-  # stale signatures at the start of the freed space would make partman ask questions
   sync
   blockdev --rereadpt "/dev/$disk" 2>/dev/null || log "rereadpt /dev/$disk failed (partman rescans anyway)"
   progress partitioning "kept /dev/$part (LABEL=$DATA_LABEL); freed MBR entries:${removed:- none} on /dev/$disk"
