@@ -63,6 +63,7 @@ export function fetch(o: FetchOptions): Promise<FetchResult> {
     let tries = 0;
     let timer: NodeJS.Timeout | undefined;
     let done = false;
+    let stalled = false;
     const result: FetchResult = { data: Buffer.alloc(0) };
 
     const rawSend = (b: Buffer, port: number) => sock.send(b, port, '127.0.0.1');
@@ -107,6 +108,7 @@ export function fetch(o: FetchOptions): Promise<FetchResult> {
       const d = decode(msg);
       if (!d.ok) return finish(new Error(`client got malformed packet: ${d.reason}`));
       const p = d.packet;
+      if (stalled && p.op !== 'error') return;
       result.firstOp ??= p.op;
       tries = 0;
       if (p.op === 'error') {
@@ -129,6 +131,7 @@ export function fetch(o: FetchOptions): Promise<FetchResult> {
         sinceAck++;
         gapAcked = false;
         if (o.stallAfter !== undefined && expected > o.stallAfter) {
+          stalled = true;
           clearTimeout(timer);
           return; // go silent: the server must cope (time out, be stopped)
         }
