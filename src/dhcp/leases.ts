@@ -46,8 +46,16 @@ function fromRow(r: Row | undefined): Lease | undefined {
   return l;
 }
 
+/**
+ * SQLite-backed store. Offers are held in memory only: an offer lives at most offerSeconds,
+ * and after a restart the client simply repeats DISCOVER (or its REQUEST finds the address
+ * free and is ACKed). That halves the commits per DORA; bound and declined leases, the ones
+ * that must survive a restart, are written through.
+ */
 export class SqliteLeaseStore implements LeaseStore {
   private readonly q;
+  private readonly offers = new MemoryLeaseStore();
+  private readonly putTx: (l: Lease) => void;
 
   constructor(private readonly db: DB) {
     // statements are prepared once; better-sqlite3 statements are cheap to keep
@@ -65,18 +73,7 @@ export class SqliteLeaseStore implements LeaseStore {
       list: db.prepare(`SELECT * FROM leases ORDER BY ip_num`),
       purge: db.prepare(`DELETE FROM leases WHERE expires_at < ?`),
     };
-  }
-
-  byMac(mac: string): Lease | undefined {
-    return fromRow(this.q.byMac.get(mac) as Row | undefined);
-  }
-
-  byIp(ip: string): Lease | undefined {
-    return fromRow(this.q.byIp.get(ip) as Row | undefined);
-  }
-
-  put(l: Lease): void {
-    this.db.transaction(() => {
+    this.putTx = db.transaction((l: Lease) => {
       if (l.state !== 'declined') this.q.dropMac.run(l.mac, l.ip);
       this.q.upsert.run({
         ip: l.ip,
@@ -88,29 +85,57 @@ export class SqliteLeaseStore implements LeaseStore {
         hostname: l.hostname ?? null,
         clientId: l.clientId ?? null,
       });
-    })();
+    });
+  }
+
+  byMac(mac: string): Lease | undefined {
+    const offer = this.offers.byMac(mac);
+    const row = fromRow(this.q.byMac.get(mac) as Row | undefined);
+    if (offer && row) return offer.updatedAt >= row.updatedAt ? offer : row;
+    return offer ?? row;
+  }
+
+  byIp(ip: string): Lease | undefined {
+    return this.offers.byIp(ip) ?? fromRow(this.q.byIp.get(ip) as Row | undefined);
+  }
+
+  put(l: Lease): void {
+    if (l.state === 'offered') {
+      this.offers.put(l);
+      return;
+    }
+    this.offers.dropMac(l.mac);
+    this.offers.remove(l.ip);
+    this.putTx(l);
   }
 
   remove(ip: string): void {
+    this.offers.remove(ip);
     this.q.remove.run(ip);
   }
 
   list(): Lease[] {
-    return (this.q.list.all() as Row[]).map((r) => fromRow(r)!);
+    const rows = (this.q.list.all() as Row[]).map((r) => fromRow(r)!);
+    const offered = this.offers.list();
+    const seen = new Set(offered.map((l) => l.ip));
+    return [...offered, ...rows.filter((r) => !seen.has(r.ip))].sort((a, b) => ipToNum(a.ip) - ipToNum(b.ip));
   }
 
   purge(before: number): number {
-    return this.q.purge.run(before).changes;
+    return this.offers.purge(before) + this.q.purge.run(before).changes;
   }
 }
 
+/** In-memory store (tests, and the offer overlay above); indexed by address and by MAC. */
 export class MemoryLeaseStore implements LeaseStore {
   private readonly rows = new Map<string, Lease>();
+  /** mac -> its offered/bound address (at most one, as put() guarantees) */
+  private readonly macs = new Map<string, string>();
 
   byMac(mac: string): Lease | undefined {
-    let best: Lease | undefined;
-    for (const l of this.rows.values()) if (l.mac === mac && l.state !== 'declined' && (!best || l.updatedAt >= best.updatedAt)) best = l;
-    return best && { ...best };
+    const ip = this.macs.get(mac);
+    const l = ip === undefined ? undefined : this.rows.get(ip);
+    return l && { ...l };
   }
 
   byIp(ip: string): Lease | undefined {
@@ -118,12 +143,24 @@ export class MemoryLeaseStore implements LeaseStore {
     return l && { ...l };
   }
 
+  dropMac(mac: string): void {
+    const ip = this.macs.get(mac);
+    if (ip !== undefined) this.remove(ip);
+  }
+
   put(l: Lease): void {
-    if (l.state !== 'declined') for (const [ip, o] of this.rows) if (o.mac === l.mac && ip !== l.ip && o.state !== 'declined') this.rows.delete(ip);
+    const prev = this.rows.get(l.ip);
+    if (prev && prev.state !== 'declined' && this.macs.get(prev.mac) === l.ip) this.macs.delete(prev.mac);
+    if (l.state !== 'declined') {
+      this.dropMac(l.mac);
+      this.macs.set(l.mac, l.ip);
+    }
     this.rows.set(l.ip, { ...l });
   }
 
   remove(ip: string): void {
+    const l = this.rows.get(ip);
+    if (l && this.macs.get(l.mac) === ip) this.macs.delete(l.mac);
     this.rows.delete(ip);
   }
 
@@ -133,7 +170,7 @@ export class MemoryLeaseStore implements LeaseStore {
 
   purge(before: number): number {
     let n = 0;
-    for (const [ip, l] of this.rows) if (l.expiresAt < before) (this.rows.delete(ip), n++);
+    for (const [ip, l] of this.rows) if (l.expiresAt < before) (this.remove(ip), n++);
     return n;
   }
 }

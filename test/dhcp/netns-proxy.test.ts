@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, Lines, requireTools, serveDhcp, fixture, metricValue, type Served } from './netns.js';
+import { Lab, LogFile, requireTools, serveDhcp, fixture, metricValue, type Served } from './netns.js';
 
 const SRV = '10.78.0.1';
 const SITE = '10.78.0.2';
@@ -19,19 +19,21 @@ describe('dhcp proxy mode next to dnsmasq (netns)', () => {
   const lab = new Lab('fbdhcp2');
   let dir = '';
   let server: Served | undefined;
-  let siteLog: Lines | undefined;
+  let siteLog: LogFile | undefined;
 
   before(async () => {
     requireTools('dnsmasq', 'busybox', 'ip');
     dir = mkdtempSync(join(tmpdir(), 'fbdhcp2-'));
     lab.setup([{ name: 'srv', addr: `${SRV}/24` }, { name: 'site', addr: `${SITE}/24` }, { name: 'cli', mac: '52:54:00:aa:01:01' }]);
     const dnsmasq = lab.spawn('site', 'dnsmasq', [
-      '-d', '-C', '/dev/null', '-p', '0', '-u', 'root', '--interface=eth0', '--bind-interfaces', '--log-dhcp', '--dhcp-authoritative',
+      // -k + a log file, not -d: see LogFile (a full stderr pipe would stall dnsmasq)
+      '-k', `--log-facility=${join(dir, 'dnsmasq.log')}`, '-C', '/dev/null', '-p', '0', '-u', 'root', '--interface=eth0', '--bind-interfaces', '--log-dhcp', '--dhcp-authoritative',
       // no ICMP probe before offering: it delays dnsmasq's OFFER by ~3 s
       '--no-ping',
       '--dhcp-range=10.78.0.100,10.78.0.150,255.255.255.0,1h', `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`,
     ]);
-    siteLog = new Lines(dnsmasq.stderr!);
+    void dnsmasq;
+    siteLog = new LogFile(join(dir, 'dnsmasq.log'));
     await siteLog.waitFor(/DHCP, IP range/, 10_000);
     server = await serveDhcp(lab, 'srv', {
       config: { enabled: true, mode: 'proxy', serverAddress: SRV, unknownPolicy: 'discover' },
@@ -54,8 +56,6 @@ describe('dhcp proxy mode next to dnsmasq (netns)', () => {
     return r;
   };
 
-  // runs first: later, after the address-less PXE stand-in has run, udhcpc sometimes missed
-  // dnsmasq's unicast OFFER on the veth (seen only without tcpdump attached; not fleetboot traffic)
   it('an ordinary client (udhcpc) gets its lease from dnsmasq; fleetboot stays silent', async () => {
     lab.setMac('cli', '52:54:00:aa:01:03');
     const envFile = join(dir, 'udhcpc.env');
@@ -63,7 +63,7 @@ describe('dhcp proxy mode next to dnsmasq (netns)', () => {
     writeFileSync(script, `#!/bin/sh\n[ "$1" = bound ] && env | grep -E '^(ip|serverid|boot_file)=' > ${envFile}\nexit 0\n`);
     chmodSync(script, 0o755);
     const out = lab.exec('cli', 'sh', ['-c', `busybox udhcpc -i eth0 -f -q -n -t 5 -T 1 -s ${script} 2>&1`], { allowFail: true, timeout: 30_000 });
-    assert.ok(existsSync(envFile), `udhcpc got no lease: ${out}`);
+    assert.ok(existsSync(envFile), `udhcpc got no lease: ${out}\n${siteLog!.all.slice(-20).join('\n')}`);
     const env = readFileSync(envFile, 'utf8');
     assert.match(env, new RegExp(`serverid=${SITE.replace(/\./g, '\\.')}`));
     await server!.out.waitFor(/"mac":"52:54:00:aa:01:03".*"decision":"ignore-not-pxe"/, 5000);

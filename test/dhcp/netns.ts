@@ -3,6 +3,7 @@
 // Every name starts with the lab prefix (fbdhcpN), so teardown() removes exactly what we made.
 // Processes started through the lab are remembered and killed (by pid) on teardown.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 
 export interface LabNode {
   name: string;
@@ -144,6 +145,39 @@ export class Lines {
   }
 }
 
+/**
+ * A log file written by a child, read on demand. Children in these tests must not log to a
+ * pipe: the test body blocks in execFileSync while a client runs, nobody drains the pipe, and
+ * a chatty server (dnsmasq --log-dhcp, pino at info) stalls once 64 KiB are buffered.
+ */
+export class LogFile {
+  constructor(readonly path: string) {}
+
+  get all(): string[] {
+    return existsSync(this.path) ? readFileSync(this.path, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
+  async waitFor(re: RegExp, ms = 10_000): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const hit = this.all.find((l) => re.test(l));
+      if (hit) return hit;
+      if (Date.now() > end) throw new Error(`timeout waiting for ${re} in ${this.path}; last lines:\n${this.all.slice(-15).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  json(): Record<string, unknown>[] {
+    return this.all.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
 /** Path of a compiled fixture next to this file (dist/test/dhcp/fixtures/NAME.js). */
 export function fixture(name: string): string {
   return new URL(`./fixtures/${name}.js`, import.meta.url).pathname;
@@ -151,16 +185,17 @@ export function fixture(name: string): string {
 
 export interface Served {
   proc: ChildProcess;
-  out: Lines;
+  out: LogFile;
   err: Lines;
   /** SIGTERM, wait for exit; returns the metrics dump the fixture prints on the way out */
   stop(): Promise<{ name: string; values: { value: number; labels: Record<string, string> }[] }[]>;
 }
 
 /** Starts fixtures/serve-dhcp.js inside a lab node and waits until it is bound. */
-export async function serveDhcp(lab: Lab, node: string, spec: unknown): Promise<Served> {
-  const proc = lab.spawn(node, process.execPath, [fixture('serve-dhcp'), JSON.stringify(spec)]);
-  const out = new Lines(proc.stdout!);
+export async function serveDhcp(lab: Lab, node: string, spec: { db: string; logFile?: string } & Record<string, unknown>): Promise<Served> {
+  const logFile = spec.logFile ?? `${spec.db}.${Date.now()}.log`;
+  const proc = lab.spawn(node, process.execPath, [fixture('serve-dhcp'), JSON.stringify({ ...spec, logFile })]);
+  const out = new LogFile(logFile);
   const err = new Lines(proc.stderr!);
   await Promise.race([
     err.waitFor(/^READY/, 15_000),
