@@ -10,6 +10,7 @@
 // or an unterminated chunked body, both of which apt and curl report as errors.
 import { createHash } from 'node:crypto';
 import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { UpstreamError, type FetchFn } from './upstream.js';
@@ -58,6 +59,8 @@ export class Download {
   private changedP: Promise<void>;
   private readFh: FileHandle | undefined;
   private readers = 0;
+  private notifiedAt = 0;
+  private notifiedTime = 0;
   private readonly abort = new AbortController();
 
   constructor(private readonly p: DownloadParams) {
@@ -128,10 +131,18 @@ export class Download {
       for await (const chunk of resp.body as AsyncIterable<Buffer>) {
         hash.update(chunk);
         this.p.onUpstreamBytes(chunk.length);
+        // synchronous write: a page-cache write is microseconds, and the async form queues
+        // behind every waiting client's reads in libuv's 4-thread pool, starving the download
         let off = 0;
-        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        while (off < chunk.length) off += writeSync(fh.fd, chunk, off, chunk.length - off);
         this.written += chunk.length;
-        this.notify();
+        // wake readers per 64 KiB (or 50 ms of a slow trickle), not per socket chunk: with 100
+        // waiters every wake-up costs 100 reads
+        if (this.written - this.notifiedAt >= 64 * 1024 || Date.now() - this.notifiedTime >= 50) {
+          this.notifiedAt = this.written;
+          this.notifiedTime = Date.now();
+          this.notify();
+        }
       }
       if (!resp.body.complete) throw new UpstreamError('upstream closed the connection mid-body');
       if (this.meta.size !== undefined && this.written !== this.meta.size) {
