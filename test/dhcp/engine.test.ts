@@ -281,3 +281,26 @@ test('leases: SQLite leases survive closing and reopening the file', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('leases: offers stay in memory; a REQUEST after a restart still gets its ACK', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fbdhcp-'));
+  try {
+    const file = join(dir, 'state.sqlite');
+    let db = openDatabase(file);
+    const a = setup({}, new SqliteLeaseStore(db));
+    const mac = '52:54:00:ee:01:01';
+    const ip = a.send(msg(mac, MessageType.DISCOVER)).reply!.packet.yiaddr;
+    assert.equal(a.leases.byIp(ip)?.state, 'offered');
+    assert.equal(a.leases.list().length, 1);
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM leases').get() as { n: number }).n, 0, 'offer not written');
+    db.close();
+    db = openDatabase(file);
+    const b = setup({}, new SqliteLeaseStore(db));
+    const ack = b.send(msg(mac, MessageType.REQUEST, req(ip, '10.9.0.1')));
+    assert.equal(ack.decision, 'ack');
+    assert.equal((db.prepare(`SELECT state FROM leases WHERE ip = ?`).get(ip) as { state: string }).state, 'bound');
+    db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
