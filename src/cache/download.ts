@@ -77,6 +77,16 @@ export class Download {
     return this.changedP;
   }
 
+  private trailing: NodeJS.Timeout | undefined;
+
+  private flushNotify(): void {
+    clearTimeout(this.trailing);
+    this.trailing = undefined;
+    this.notifiedAt = this.written;
+    this.notifiedTime = Date.now();
+    this.notify();
+  }
+
   private notify(): void {
     const w = this.wake;
     this.changedP = new Promise((r) => (this.wake = r));
@@ -138,11 +148,10 @@ export class Download {
         this.written += chunk.length;
         // wake readers per 64 KiB (or 50 ms of a slow trickle), not per socket chunk: with 100
         // waiters every wake-up costs 100 reads
-        if (this.written - this.notifiedAt >= 64 * 1024 || Date.now() - this.notifiedTime >= 50) {
-          this.notifiedAt = this.written;
-          this.notifiedTime = Date.now();
-          this.notify();
-        }
+        // waiters every wake-up costs 100 reads. A trailing timer (a debounce, not polling)
+        // hands over what arrived before upstream paused.
+        if (this.written - this.notifiedAt >= 64 * 1024 || Date.now() - this.notifiedTime >= 50) this.flushNotify();
+        else this.trailing ??= setTimeout(() => this.flushNotify(), 20);
       }
       if (!resp.body.complete) throw new UpstreamError('upstream closed the connection mid-body');
       if (this.meta.size !== undefined && this.written !== this.meta.size) {
@@ -167,6 +176,7 @@ export class Download {
       this.rejectDone(err);
       this.notify();
     } finally {
+      clearTimeout(this.trailing);
       this.maybeCloseReader();
     }
   }
