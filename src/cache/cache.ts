@@ -92,13 +92,22 @@ export class PackageCache {
     await mkdir(this.dir, { recursive: true });
     // temp files of a previous run are partial downloads by definition
     await rm(join(this.dir, '.tmp'), { recursive: true, force: true });
+    this.refreshTotals();
+    this.metrics ??= new CacheMetrics(this.o.registry, { sizeBytes: () => this.totalBytes, files: () => this.fileCount, inflight: () => this.inflight.size });
+    // last_access is batched: one UPDATE per hit would make SQLite the hit-path bottleneck
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      this.flushTouches();
+      // `fleetboot cache warm` may add files from another process: re-read the totals now and then
+      if (++ticks % 30 === 0) this.refreshTotals();
+    }, 1000);
+    this.timer.unref();
+  }
+
+  private refreshTotals(): void {
     const t = this.o.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS s FROM cache_files').get() as { n: number; s: number };
     this.fileCount = t.n;
     this.totalBytes = t.s;
-    this.metrics ??= new CacheMetrics(this.o.registry, { sizeBytes: () => this.totalBytes, files: () => this.fileCount, inflight: () => this.inflight.size });
-    // last_access is batched: one UPDATE per hit would make SQLite the hit-path bottleneck
-    this.timer = setInterval(() => this.flushTouches(), 1000);
-    this.timer.unref();
   }
 
   async stop(): Promise<void> {
@@ -318,6 +327,7 @@ export class PackageCache {
     this.evicting = true;
     try {
       this.flushTouches();
+      this.refreshTotals();
       while (this.totalBytes > this.o.config.maxBytes) {
         const victims = this.o.db.prepare("SELECT * FROM cache_files WHERE kind = 'immutable' ORDER BY last_access LIMIT 100").all() as Row[];
         if (victims.length === 0) break;

@@ -23,16 +23,15 @@ export const cacheConfigSchema = z
     indexFreshSeconds: z.number().int().min(0).default(300),
     /** connect/headers timeout and the longest silence allowed mid-body */
     upstreamTimeoutMs: z.number().int().positive().default(30_000),
-    repos: z.array(cacheRepoSchema).min(1).default([{ name: 'debian', url: 'http://deb.debian.org/debian' }]),
+    repos: z
+      .array(cacheRepoSchema)
+      .min(1)
+      .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, 'repo names must be unique')
+      .default([{ name: 'debian', url: 'http://deb.debian.org/debian' }]),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.repos.forEach((r, i) => {
-      if (seen.has(r.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos', i, 'name'], message: `duplicate repo name ${r.name}` });
-      seen.add(r.name);
-    });
-  });
+  // strict and a plain ZodObject (no top-level effects) so the main schema can embed it and
+  // walk its shape for FLEETBOOT_CACHE_* environment overrides
+  .strict();
 
 export type CacheConfig = z.infer<typeof cacheConfigSchema>;
 export type CacheRepo = z.infer<typeof cacheRepoSchema>;

@@ -238,3 +238,27 @@ test('paths outside the archive shape and unknown repos are 404 without asking u
     await close();
   }
 });
+
+test('config: documented defaults, unique repo names, HEAD on a cold file fills the cache', async () => {
+  const { cacheConfigSchema } = await import('../../src/cache/config.js');
+  const c = cacheConfigSchema.parse({});
+  assert.equal(c.enabled, false);
+  assert.equal(c.dir, 'var/cache');
+  assert.equal(c.repos[0].name, 'debian');
+  assert.ok(c.maxBytes > 0 && c.indexFreshSeconds >= 0 && c.upstreamTimeoutMs > 0);
+  assert.equal(cacheConfigSchema.safeParse({ repos: [{ name: 'a', url: 'http://x/' }, { name: 'a', url: 'http://y/' }] }).success, false);
+  assert.equal(cacheConfigSchema.safeParse({ repos: [{ name: 'a', url: 'ftp://x/' }] }).success, false);
+  const { up, h, close } = await setup();
+  try {
+    const d = deb('gcc-12-base');
+    const head = await get(`${h.base}/debian/${d.path}`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], String(d.size));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(h.cache.has('debian', d.path), true);
+    assert.equal((await get(`${h.base}/debian/${d.path}`)).headers['x-cache'], 'HIT');
+    assert.equal(up.countFor(d.path), 1);
+  } finally {
+    await close();
+  }
+});
