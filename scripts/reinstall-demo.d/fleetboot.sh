@@ -35,6 +35,7 @@ dhcp:
   serverAddress: $SRV_IP
   pool: { start: $NET.100, end: $NET.199 }
   netmask: 255.255.255.0
+  router: $SRV_IP           # d-i asked for name servers without it (see docs/reinstall.md)
   dns: [$SRV_IP]
   domain: $DOMAIN
   unknownPolicy: address-only
@@ -119,7 +120,7 @@ collect_callbacks() { # fleetboot's events of the host's run -> $RUN/callbacks.l
         const t = (e.at > 1e12 ? e.at / 1000 : e.at).toFixed(3);
         const msg = String(e.message ?? "").replace(/\s+/g, " ");
         if (e.kind === "progress") out.push(`${t} ${e.source ?? "-"} ${e.stage} ${msg}`);
-        else if (e.kind !== "syslog") marks.push(`${t} (${e.kind}) ${e.stage ?? ""} ${msg}`.slice(0, 150));
+        else if (e.kind !== "syslog" && e.kind !== "log") marks.push(`${t} (${e.kind}) ${e.stage ?? ""} ${msg}`.slice(0, 150));
       }
       require("fs").writeFileSync(process.argv[1], out.join("\n") + (out.length ? "\n" : ""));
       require("fs").writeFileSync(process.argv[2], marks.join("\n") + (marks.length ? "\n" : ""));
