@@ -144,7 +144,7 @@ test('wrong bytes for a pool file whose SHA256 the Packages index gave: refused,
   }
 });
 
-test('upstream 500 or silent: 502/504 before any header for uncached files', async () => {
+test('upstream 500, silent, or stalling mid-body: 502/504 before headers, an aborted body after', async () => {
   const { up, h, close } = await setup({ upstreamTimeoutMs: 300 });
   try {
     const d = deb('hello');
@@ -152,6 +152,12 @@ test('upstream 500 or silent: 502/504 before any header for uncached files', asy
     assert.equal((await get(`${h.base}/debian/${d.path}`)).status, 502);
     up.faults.set(d.path, { kind: 'hang' });
     assert.equal((await get(`${h.base}/debian/${d.path}`)).status, 504);
+    // headers and half the body, then silence past the timeout: the client is cut off
+    up.faults.set(d.path, { kind: 'gate', afterBytes: 20_000, release: new Promise<void>(() => {}) });
+    const stalled = await get(`${h.base}/debian/${d.path}`);
+    assert.equal(stalled.status, 200);
+    assert.ok(stalled.error, 'a stalled body must end in an error');
+    assert.ok(stalled.body.length < d.size);
     assert.equal((await get(`${h.base}/debian/pool/main/n/nope/nope_1_all.deb`)).status, 404);
     assert.equal(h.cache.has('debian', d.path), false);
   } finally {
