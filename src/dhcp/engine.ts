@@ -8,8 +8,11 @@ import type { DhcpConfig } from './config.js';
 import type { LeaseStore } from './leases.js';
 import {
   getMessageType, getRequestedIp, getServerId, getHostname, getClientId, ipToBuf, ipsToBuf, macOf, messageTypeName,
-  MessageType, Opt, pxeVendorOptions, u32,
+  MessageType, Opt, pxeVendorOptions, u32, getUserClasses, encodeSubOptions,
 } from './options.js';
+
+/** iPXE encapsulated option 175 sub-option "no-pxedhcp" */
+const IPXE_NO_PXEDHCP = 176;
 import { broadcastOf, isLive, Pool, sameSubnet } from './pool.js';
 
 export interface HostLookup {
@@ -251,6 +254,11 @@ export class DhcpEngine {
     if (ip !== ZERO) r.options.set(Opt.BROADCAST, ipToBuf(broadcastOf(ip, c.netmask)));
     if (host) r.options.set(Opt.HOSTNAME, Buffer.from(host.name.split('.')[0], 'latin1'));
     if (loader.action === 'boot') this.bootInfo(p, r, loader, loader.vendorClass);
+    // Quirk: iPXE keeps re-sending DISCOVER for ~2 s waiting for a ProxyDHCP offer unless the
+    // server says there is none: iPXE option 175.176 "no-pxedhcp" (ipxe.org/cfg/no-pxedhcp).
+    if (p.options.has(Opt.IPXE_ENCAP) || getUserClasses(p).includes('iPXE')) {
+      r.options.set(Opt.IPXE_ENCAP, encodeSubOptions([[IPXE_NO_PXEDHCP, Buffer.from([1])]], false));
+    }
     return r;
   }
 
