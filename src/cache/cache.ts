@@ -68,6 +68,7 @@ export class PackageCache {
   private evicting = false;
   private fetchFn: FetchFn | undefined;
   private clock: Clock = { now: () => Date.now() };
+  private log!: Logger;
 
   constructor(private readonly o: PackageCacheOptions) {}
 
@@ -85,6 +86,7 @@ export class PackageCache {
 
   async start(): Promise<void> {
     const c = this.o.config;
+    this.log = this.o.log.child({ subsystem: 'cache' });
     this.dir = isAbsolute(c.dir) ? c.dir : resolve(this.o.baseDir ?? process.cwd(), c.dir);
     this.repos = new Map(c.repos.map((r) => [r.name, r.url.replace(/\/+$/, '')]));
     this.fetchFn = this.o.fetch ?? httpFetchWith(this.o.httpAgent);
@@ -192,7 +194,7 @@ export class PackageCache {
       if (row) {
         this.inc('hits');
         this.inc('stale');
-        this.o.log.warn({ repo, path, err: (e as Error).message }, 'upstream unreachable: serving stale index');
+        this.log.warn({ repo, path, err: (e as Error).message }, 'upstream unreachable: serving stale index');
         return { type: 'file', file, size: row.size, state: 'stale' };
       }
       throw e;
@@ -264,7 +266,7 @@ export class PackageCache {
       if (this.inflight.get(key) === d) this.inflight.delete(key);
       this.inc('upstreamErrors');
       if (/SHA256 mismatch|index says/.test(e.message)) this.inc('verifyFailures');
-      this.o.log.warn({ repo, path, err: e.message }, 'upstream fetch failed; nothing cached');
+      this.log.warn({ repo, path, err: e.message }, 'upstream fetch failed; nothing cached');
     });
     void d.run();
     return d;
@@ -296,6 +298,7 @@ export class PackageCache {
     this.totalBytes += r.size;
     this.fileCount++;
     this.negative.delete(`${repo}/${path}`);
+    this.log.debug({ repo, path, size: r.size }, 'cached');
     if (isPackagesIndex(path)) this.ingest(repo, final);
     if (this.totalBytes > this.o.config.maxBytes) void this.evict();
   }
@@ -316,7 +319,7 @@ export class PackageCache {
       }, ['Filename', 'SHA256', 'Size']);
       flush();
     })()
-      .catch((e: Error) => this.o.log.warn({ repo, file, err: e.message }, 'could not read Packages index'))
+      .catch((e: Error) => this.log.warn({ repo, file, err: e.message }, 'could not read Packages index'))
       .finally(() => this.ingesting.delete(p));
     this.ingesting.add(p);
   }
