@@ -108,10 +108,17 @@ test('connection dropped mid-file: clients see an aborted body, nothing is cache
     assert.equal(h.cache.has('debian', d.path), false);
     assert.equal(existsSync(h.cache.localPath('debian', d.path)), false);
     assert.deepEqual(tmpFiles(h), []);
+    // no Content-Length upstream (chunked) and no index entry: the client's chunked body is
+    // never terminated, which is an error too
+    up.faults.set(d.path, { kind: 'drop', afterBytes: 50_000, chunked: true });
+    const ch = await get(`${h.base}/debian/${d.path}`);
+    assert.equal(ch.headers['content-length'], undefined);
+    assert.ok(ch.error, 'unterminated chunked body must be an error');
+    assert.equal(h.cache.has('debian', d.path), false);
     up.faults.delete(d.path);
     const ok = await get(`${h.base}/debian/${d.path}`);
     assert.equal(sha(ok.body), d.sha256);
-    assert.equal(h.cache.stats().upstreamErrors, 1);
+    assert.equal(h.cache.stats().upstreamErrors, 2);
   } finally {
     await close();
   }
@@ -264,6 +271,23 @@ test('config: documented defaults, unique repo names, HEAD on a cold file fills 
     assert.equal(h.cache.has('debian', d.path), true);
     assert.equal((await get(`${h.base}/debian/${d.path}`)).headers['x-cache'], 'HIT');
     assert.equal(up.countFor(d.path), 1);
+  } finally {
+    await close();
+  }
+});
+
+test('a client that stops reading does not hold back the download or the other clients', async () => {
+  const { up, h, close } = await setup();
+  try {
+    const d = deb('libc6');
+    const http = await import('node:http');
+    // a stuck client: takes the headers, never reads the body
+    const stuck = await new Promise<import('node:http').IncomingMessage>((r) => http.get(`${h.base}/debian/${d.path}`, { agent: false }, (res) => (res.pause(), r(res))));
+    const others = await Promise.all(Array.from({ length: 5 }, () => get(`${h.base}/debian/${d.path}`)));
+    for (const o of others) assert.equal(sha(o.body), d.sha256);
+    assert.equal(h.cache.has('debian', d.path), true);
+    assert.equal(up.countFor(d.path), 1);
+    stuck.destroy();
   } finally {
     await close();
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 export type Fault =
   | { kind: 'status'; status: number }
-  | { kind: 'drop'; afterBytes: number }
+  | { kind: 'drop'; afterBytes: number; chunked?: boolean }
   | { kind: 'corrupt' }
   | { kind: 'hang' }
   | { kind: 'slow'; bytesPerSec: number }
@@ -71,7 +71,8 @@ export class Upstream {
       res.writeHead(304, { 'last-modified': lm }).end();
       return;
     }
-    res.writeHead(200, { 'content-length': st.size, 'last-modified': lm, 'content-type': 'application/octet-stream' });
+    const chunked = fault?.kind === 'drop' && fault.chunked;
+    res.writeHead(200, { ...(chunked ? {} : { 'content-length': st.size }), 'last-modified': lm, 'content-type': 'application/octet-stream' });
     let sent = 0;
     for await (const c of createReadStream(file, { highWaterMark: 16 * 1024 })) {
       let chunk = c as Buffer;
