@@ -54,18 +54,23 @@ export function parseDepends(v: string | undefined): string[][] {
     .filter((g) => g.length > 0);
 }
 
-/** Which index files apt fetches for one component: by name, and by hash when the Release says so. */
-function indexPaths(suite: string, comp: string, arch: string, release: Awaited<ReturnType<typeof parseRelease>>): string[] {
-  const out: string[] = [];
+/** Which index files apt, debootstrap and d-i fetch for one component: Packages.xz/.gz by name,
+ *  and by hash when the Release says so. The uncompressed Packages is listed in Debian's
+ *  Release for verification only (not on the mirror), so it is used only when nothing else is. */
+function indexPaths(suite: string, comp: string, arch: string, release: Awaited<ReturnType<typeof parseRelease>>): { fetch: string[]; parse: string } | null {
   const byHash = /^yes$/i.test(release.fields['Acquire-By-Hash'] ?? '');
-  for (const ext of ['.xz', '.gz', '']) {
-    const rel = `${comp}/binary-${arch}/Packages${ext}`;
-    const h = release.sha256.get(rel);
-    if (!h) continue;
-    out.push(`dists/${suite}/${rel}`);
-    if (byHash) out.push(`dists/${suite}/${comp}/binary-${arch}/by-hash/SHA256/${h.sha256}`);
+  const dir = `${comp}/binary-${arch}`;
+  let exts = ['.xz', '.gz'].filter((e) => release.sha256.has(`${dir}/Packages${e}`));
+  if (exts.length === 0 && release.sha256.has(`${dir}/Packages`)) exts = [''];
+  if (exts.length === 0) return null;
+  const fetch: string[] = [];
+  for (const ext of exts) {
+    fetch.push(`dists/${suite}/${dir}/Packages${ext}`);
+    if (byHash) fetch.push(`dists/${suite}/${dir}/by-hash/SHA256/${release.sha256.get(`${dir}/Packages${ext}`)!.sha256}`);
   }
-  return out;
+  // .gz is read with node's zlib; .xz needs the xz binary (xz-utils)
+  const parse = `dists/${suite}/${dir}/Packages${exts.includes('.gz') ? '.gz' : exts[0]}`;
+  return { fetch, parse };
 }
 
 export async function warmCache(cache: PackageCache, opts: WarmOptions): Promise<WarmResult> {
@@ -90,10 +95,10 @@ export async function warmCache(cache: PackageCache, opts: WarmOptions): Promise
   const providers = new Map<string, string[]>();
   for (const comp of comps) {
     const paths = indexPaths(opts.suite, comp, arch, release);
-    if (paths.length === 0) throw new Error(`${opts.suite}/${comp}/binary-${arch}: no Packages index in the Release file`);
-    for (const p of paths) await cache.ensure(repo, p);
-    say(`index ${paths[0]}`);
-    await parseStanzas(await openIndex(cache.localPath(repo, paths[0])), (s) => {
+    if (!paths) throw new Error(`${opts.suite}/${comp}/binary-${arch}: no Packages index in the Release file`);
+    for (const p of paths.fetch) await cache.ensure(repo, p);
+    say(`index ${paths.parse}`);
+    await parseStanzas(await openIndex(cache.localPath(repo, paths.parse)), (s) => {
       if (!s.Package || !s.Filename || (s.Architecture !== arch && s.Architecture !== 'all')) return;
       if (all.has(s.Package)) return; // first component listed wins
       all.set(s.Package, {
