@@ -63,7 +63,7 @@ export function parseLine(input: string, at: number): SyslogLine {
     if (m5424[2] !== '-') line.hostname = m5424[2];
     if (m5424[3] !== '-') line.tag = m5424[3];
     if (m5424[4] !== '-' && /^\d+$/.test(m5424[4])) line.pid = Number(m5424[4]);
-    line.message = cut(skipStructuredData(s.slice(m5424[0].length)).replace(/^\uFEFF/, ''));
+    line.message = cut(redactTokenUrls(skipStructuredData(s.slice(m5424[0].length)).replace(/^\uFEFF/, '')));
     return line;
   }
   const ts = BSD_TS.exec(s);
@@ -90,7 +90,7 @@ export function parseLine(input: string, at: number): SyslogLine {
     if (tag[2] !== undefined) line.pid = Number(tag[2]);
     s = s.slice(tag[0].length);
   }
-  line.message = cut(s);
+  line.message = cut(redactTokenUrls(s));
   return line;
 }
 
@@ -121,6 +121,15 @@ function stripControl(s: string): string {
 
 function cut(s: string): string {
   return s.length > MAX_MESSAGE ? s.slice(0, MAX_MESSAGE) : s;
+}
+
+/**
+ * Installers log the URLs they fetch, fleetboot's per-run token included (d-i: "preseed:
+ * successfully loaded preseed file from http://server/i/<token>/answer"). Lines are stored as
+ * events and shown in the UI, so tokens are cut to a hint like every other log of ours.
+ */
+export function redactTokenUrls(s: string): string {
+  return s.replace(/\/i\/([A-Za-z0-9_-]{16,})(?=\/|$|[\s?"'])/g, (_m, t: string) => `/i/${t.slice(0, 6)}…`);
 }
 
 const SEVERITIES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'];

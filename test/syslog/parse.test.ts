@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { MAX_MESSAGE, parseDatagram, parseLine, severityName } from '../../src/syslog/parse.js';
+import { MAX_MESSAGE, parseDatagram, parseLine, redactTokenUrls, severityName } from '../../src/syslog/parse.js';
 
 const AT = 1_795_401_828_596;
 
@@ -71,6 +71,15 @@ test('long messages are cut, invalid UTF-8 is replaced', () => {
   const [bad] = parseDatagram(Buffer.concat([Buffer.from('<14>Nov 23 02:50:01 t: a'), Buffer.from([0xff, 0xfe]), Buffer.from('b')]), AT);
   assert.equal(bad.tag, 't');
   assert.match(bad.message, /^a\uFFFD+b$/);
+});
+
+test('fleetboot token URLs in installer lines are cut to a hint', () => {
+  const tok = 'Vf6UsT3NMPlHdBMueTxbHJie9ho3Ocio';
+  const l = parseLine(`<13>Nov 23 03:05:20 preseed: successfully loaded preseed file from http://10.99.0.1:8080/i/${tok}/answer`, AT);
+  assert.equal(l.message, 'successfully loaded preseed file from http://10.99.0.1:8080/i/Vf6UsT…/answer');
+  assert.equal(redactTokenUrls(`wget "http://h/i/${tok}/files/di-hooks.sh" && x "http://h/i/${tok}"`), 'wget "http://h/i/Vf6UsT…/files/di-hooks.sh" && x "http://h/i/Vf6UsT…"');
+  assert.equal(redactTokenUrls('/i/short/answer and /usr/lib/x'), '/i/short/answer and /usr/lib/x');
+  assert.ok(!JSON.stringify(parseLine(`<13>1 2026-11-23T03:05:20Z h preseed - - - from /i/${tok}/answer`, AT)).includes(tok));
 });
 
 test('severity names', () => {
