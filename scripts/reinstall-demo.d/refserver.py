@@ -81,17 +81,30 @@ class H(http.server.BaseHTTPRequestHandler):
     def proxy(self, url, cachefile, t0):
         if cachefile and os.path.isfile(cachefile):
             return self.send_file(cachefile, self.path, t0, "HIT")
+        hdrs = {"User-Agent": "fleetboot-reinstall-demo"}
+        if cachefile is None:  # relay: the cache's conditional/range requests go through as-is
+            for h in ("If-Modified-Since", "If-None-Match", "Range", "If-Range"):
+                if self.headers.get(h): hdrs[h] = self.headers[h]
         try:
-            resp = urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "fleetboot-reinstall-demo"}), timeout=60)
+            resp = urllib.request.urlopen(urllib.request.Request(url, headers=hdrs), timeout=60)
         except urllib.error.HTTPError as e:
             log(self.server.logfh, "MISS %s %d" % (self.path, e.code))
+            if e.code == 304:
+                self.send_response(304)
+                for h in ("ETag", "Last-Modified", "Date"):
+                    if e.headers.get(h): self.send_header(h, e.headers[h])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             return self.send_plain(e.code)
         except Exception as e:
             log(self.server.logfh, "MISS %s 502 %s" % (self.path, e))
             return self.send_plain(502)
         length = resp.headers.get("Content-Length")
-        self.send_response(200)
+        self.send_response(resp.status)
         self.send_header("Content-Type", resp.headers.get("Content-Type", "application/octet-stream"))
+        for h in ("ETag", "Last-Modified", "Content-Range", "Accept-Ranges"):
+            if resp.headers.get(h): self.send_header(h, resp.headers[h])
         if length: self.send_header("Content-Length", length)
         else: self.send_header("Connection", "close"); self.close_connection = True
         self.end_headers()
@@ -115,7 +128,7 @@ class H(http.server.BaseHTTPRequestHandler):
             tmp.close()
             if ok or (length and n == int(length)): os.replace(tmp.name, cachefile)
             else: os.unlink(tmp.name)
-        log(self.server.logfh, "MISS %s 200 bytes=%d secs=%.3f" % (self.path, n, time.time() - t0))
+        log(self.server.logfh, "MISS %s %d bytes=%d secs=%.3f" % (self.path, resp.status, n, time.time() - t0))
 
 def syslog_loop(sock, out):
     with open(out, "a") as f:
