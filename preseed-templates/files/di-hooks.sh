@@ -2,6 +2,7 @@
 # fleetboot d-i hooks for {{ host.name }} (install run {{ run.id }}), rendered by fleetboot and
 # fetched by preseed/early_command into /tmp/fb-hooks.sh. Runs under d-i's busybox ash: no
 # bash-isms, no od/hexdump/sfdisk/parted binaries (fdisk-udeb/parted-udeb are not loaded).
+# (`sh fb-hooks.sh gpt-delete IMAGE N...` / `mbr-delete` exist for tests on the host.)
 #   sh /tmp/fb-hooks.sh early       preseed/early_command: install stage hooks, start watcher
 #   sh /tmp/fb-hooks.sh partition   partman/early_command: free the OS partitions, keep data
 #   sh /tmp/fb-hooks.sh late        preseed/late_command: configure /target
@@ -94,6 +95,48 @@ probe_disk_drivers() { # PROBE only: at early_command time d-i has no disk drive
   log "probe: block devices: $(ls /sys/block | tr '\n' ' ')"
 }
 
+# --- partition tables with busybox only (no od/hexdump: cmp -l against /dev/zero prints each
+# non-zero byte as "position octal"; busybox crc32 is zlib's CRC-32, the one GPT uses) ---
+rd_le() { # DEV OFFSET LEN -> unsigned little-endian integer (LEN <= 7)
+  dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null | cmp -l - /dev/zero 2>/dev/null \
+    | { v=0; while read -r pos oct _z; do v=$(( v + (0$oct << (8 * (pos - 1))) )); done; echo $v; }
+}
+wr_le32() { # DEV OFFSET VALUE
+  v=$3
+  printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $((v & 255)) $(((v >> 8) & 255)) $(((v >> 16) & 255)) $(((v >> 24) & 255)))" \
+    | dd of="$1" bs=1 seek="$2" count=4 conv=notrunc 2>/dev/null
+}
+crc_of() { # DEV OFFSET LEN -> CRC-32 as a number
+  echo $((0x$(dd if="$1" bs=1 skip="$2" count="$3" 2>/dev/null | crc32 | cut -c1-8)))
+}
+zero() { dd if=/dev/zero of="$1" bs=1 seek="$2" count="$3" conv=notrunc 2>/dev/null; }
+
+mbr_delete() { # DISK NUMS... : clear primary entries (16 bytes at 446 + 16*(n-1)); the boot
+  # code (0-445), the kept entries and the signature (510-511) are not written
+  d=$1; shift
+  for n in "$@"; do zero "$d" $((446 + 16 * (n - 1))) 16 || return 1; done
+}
+
+gpt_delete() { # DISK NUMS... : clear GPT entries in the primary and the backup array, then
+  # fix both entry-array CRCs and both header CRCs (UEFI spec 5.3)
+  d=$1; shift
+  [ "$(dd if="$d" bs=1 skip=512 count=8 2>/dev/null)" = "EFI PART" ] || return 1
+  hsz=$(rd_le "$d" 524 4); alt=$(rd_le "$d" 544 7); elba=$(rd_le "$d" 584 7)
+  cnt=$(rd_le "$d" 592 4); esz=$(rd_le "$d" 596 4)
+  [ "$hsz" -ge 92 ] && [ "$hsz" -le 512 ] && [ "$esz" -ge 128 ] && [ "$cnt" -ge 1 ] && [ "$alt" -gt 1 ] || return 1
+  [ "$(dd if="$d" bs=1 skip=$((alt * 512)) count=8 2>/dev/null)" = "EFI PART" ] || return 1
+  aelba=$(rd_le "$d" $((alt * 512 + 72)) 7)
+  for n in "$@"; do
+    zero "$d" $((elba * 512 + (n - 1) * esz)) "$esz" || return 1
+    zero "$d" $((aelba * 512 + (n - 1) * esz)) "$esz" || return 1
+  done
+  ecrc=$(crc_of "$d" $((elba * 512)) $((cnt * esz)))
+  for h in 512 $((alt * 512)); do
+    wr_le32 "$d" $((h + 88)) "$ecrc" && wr_le32 "$d" $((h + 16)) 0 || return 1
+    wr_le32 "$d" $((h + 16)) "$(crc_of "$d" "$h" "$hsz")" || return 1
+  done
+}
+
 partition() {
   progress partitioning "looking for LABEL=$DATA_LABEL"
   devs=$(blkid -t "LABEL=$DATA_LABEL" -o device 2>/dev/null)
@@ -104,24 +147,28 @@ partition() {
   num=$(cat /sys/class/block/$part/partition)
   [ -n "$disk" ] && [ -b "/dev/$disk" ] && [ -n "$num" ] || fail "cannot map $part to its disk"
   pttype=$(blkid -p -o value -s PTTYPE "/dev/$disk" 2>/dev/null)
-  [ "$pttype" = dos ] || fail "/dev/$disk has a '$pttype' partition table; keep-data supports MBR (dos) only"
-  [ "$num" -le 4 ] || fail "$part is a logical partition; keep-data needs a primary data partition"
+  case "$pttype" in
+    dos) [ "$num" -le 4 ] || fail "$part is a logical partition; keep-data needs a primary data partition" ;;
+    gpt) ;;
+    *) fail "/dev/$disk has a '$pttype' partition table; keep-data supports dos (MBR) and gpt" ;;
+  esac
   grep -q "^/dev/$disk" /proc/mounts && fail "/dev/$disk has mounted partitions"
-  removed=""
+  nums=""
   for p in /sys/block/$disk/$disk*; do
     [ -e "$p/partition" ] || continue
     n=$(cat "$p/partition")
     [ "$n" = "$num" ] && continue
-    [ "$n" -le 4 ] || continue              # logical ones vanish with their extended entry
-    # MBR primary entry n: 16 bytes at 446 + 16*(n-1); the boot code (0-445), the data entry
-    # and the signature (510-511) are never written
-    dd if=/dev/zero of="/dev/$disk" bs=1 seek=$((446 + 16 * (n - 1))) count=16 conv=notrunc 2>/dev/null \
-      || fail "could not clear entry $n of /dev/$disk"
-    removed="$removed $n"
+    # MBR: logical partitions (5+) vanish with their extended entry
+    [ "$pttype" = dos ] && [ "$n" -gt 4 ] && continue
+    nums="$nums $n"
   done
+  if [ -n "$nums" ]; then
+    if [ "$pttype" = dos ]; then mbr_delete "/dev/$disk" $nums || fail "could not clear MBR entries$nums of /dev/$disk"
+    else gpt_delete "/dev/$disk" $nums || fail "could not clear GPT entries$nums of /dev/$disk"; fi
+  fi
   sync
   blockdev --rereadpt "/dev/$disk" 2>/dev/null || log "rereadpt /dev/$disk failed (partman rescans anyway)"
-  progress partitioning "kept /dev/$part (LABEL=$DATA_LABEL); freed MBR entries:${removed:- none} on /dev/$disk"
+  progress partitioning "kept /dev/$part (LABEL=$DATA_LABEL); freed $pttype entries:${nums:- none} on /dev/$disk"
   return 0
 }
 
@@ -157,5 +204,7 @@ case "${1:-}" in
   partition) partition ;;
   late) late ;;
   progress) shift; progress "$@" ;;
+  gpt-delete) shift; gpt_delete "$@" ;;
+  mbr-delete) shift; mbr_delete "$@" ;;
   *) echo "usage: $0 early|partition|late|progress STAGE MSG" >&2; exit 2 ;;
 esac
