@@ -53,9 +53,8 @@ web:
   enabled: false
 log:
   level: debug
-  # pretty: the JSON destination in src/log.ts (pino(opts, 1)) throws "stream.write is not a
-  # function" on the first log line; the pino-pretty transport works (see docs/e2e.md)
-  pretty: ${FB_LOG_PRETTY:-true}
+  # JSON lines, as in production (FB_LOG_PRETTY=true for pino-pretty when reading by eye)
+  pretty: ${FB_LOG_PRETTY:-false}
 inventory: inventory.yaml
 EOF
 {
