@@ -173,28 +173,31 @@ partition() {
 }
 
 late() {
+  T=${FB_TARGET:-/target}   # FB_TARGET: tests only
   progress late_command "configuring the installed system"
-  [ -n "$HOSTNAME_" ] && echo "$HOSTNAME_" > /target/etc/hostname
+  [ -n "$HOSTNAME_" ] && echo "$HOSTNAME_" > $T/etc/hostname
   # data partition: mounted by label, nofail so a missing disk never blocks boot
-  mkdir -p "/target$DATA_MOUNT"
-  if ! grep -q "LABEL=$DATA_LABEL" /target/etc/fstab; then
-    printf 'LABEL=%s %s ext4 defaults,nofail 0 2\n' "$DATA_LABEL" "$DATA_MOUNT" >> /target/etc/fstab
+  mkdir -p "$T$DATA_MOUNT"
+  if ! grep -q "LABEL=$DATA_LABEL" $T/etc/fstab; then
+    printf 'LABEL=%s %s ext4 defaults,nofail 0 2\n' "$DATA_LABEL" "$DATA_MOUNT" >> $T/etc/fstab
   fi
   # SSH keys for root (one per line, rendered by fleetboot into a file)
-  if wget -q -O /tmp/fb-authorized_keys "$FILES_URL/authorized_keys" && [ -s /tmp/fb-authorized_keys ]; then
-    mkdir -p /target/root/.ssh && chmod 700 /target/root/.ssh
-    cp /tmp/fb-authorized_keys /target/root/.ssh/authorized_keys
-    chmod 600 /target/root/.ssh/authorized_keys
+  K=${TMPDIR:-/tmp}/fb-authorized_keys
+  if wget -q -O "$K" "$FILES_URL/authorized_keys" && [ -s "$K" ]; then
+    mkdir -p $T/root/.ssh && chmod 700 $T/root/.ssh
+    cp "$K" $T/root/.ssh/authorized_keys
+    chmod 600 $T/root/.ssh/authorized_keys
   fi
   # first-boot "up" callback: a one-shot unit that disables itself once it reported
-  wget -q -O /target/usr/local/sbin/fleetboot-firstboot "$FILES_URL/fleetboot-firstboot.sh" \
+  mkdir -p $T/usr/local/sbin $T/etc/systemd/system
+  wget -q -O $T/usr/local/sbin/fleetboot-firstboot "$FILES_URL/fleetboot-firstboot.sh" \
     || fail "could not fetch fleetboot-firstboot.sh"
-  wget -q -O /target/etc/systemd/system/fleetboot-firstboot.service "$FILES_URL/fleetboot-firstboot.service" \
+  wget -q -O $T/etc/systemd/system/fleetboot-firstboot.service "$FILES_URL/fleetboot-firstboot.service" \
     || fail "could not fetch fleetboot-firstboot.service"
-  chmod 755 /target/usr/local/sbin/fleetboot-firstboot
-  mkdir -p /target/etc/systemd/system/multi-user.target.wants
+  chmod 755 $T/usr/local/sbin/fleetboot-firstboot
+  mkdir -p $T/etc/systemd/system/multi-user.target.wants
   ln -sf /etc/systemd/system/fleetboot-firstboot.service \
-    /target/etc/systemd/system/multi-user.target.wants/fleetboot-firstboot.service
+    $T/etc/systemd/system/multi-user.target.wants/fleetboot-firstboot.service
   progress late_command "fstab: LABEL=$DATA_LABEL on $DATA_MOUNT; first-boot unit installed"
   return 0
 }
