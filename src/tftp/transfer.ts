@@ -126,7 +126,7 @@ export class Transfer {
       this.phase = 'oack';
       this.sendOack();
     } else {
-      void this.sendWindow(1);
+      this.sendWindow(1);
     }
   }
 
@@ -173,24 +173,30 @@ export class Transfer {
       this.o.metrics.retransmit(1);
       this.sendOack();
     } else {
-      void this.sendWindow(this.base + 1);
+      this.sendWindow(this.base + 1);
     }
   }
 
-  /** Makes sure bytes for blocks [from, to] are in the cache (or EOF is known to be before). */
+  /** Bytes for blocks [from, to] are in the cache (or EOF is known to come before `to`). */
+  private cached(from: number, to: number): boolean {
+    const start = (from - 1) * this.blksize;
+    return start >= this.cacheOffset && (to * this.blksize <= this.cacheOffset + this.cache.length || this.cacheEof);
+  }
+
   private async fill(from: number, to: number): Promise<void> {
     const start = (from - 1) * this.blksize;
-    const end = to * this.blksize;
-    const cacheEnd = this.cacheOffset + this.cache.length;
-    if (start >= this.cacheOffset && (end <= cacheEnd || this.cacheEof)) return;
-    const len = Math.max(end - start, Math.ceil(READ_CHUNK / this.blksize) * this.blksize);
+    const len = Math.max((to - from + 1) * this.blksize, Math.ceil(READ_CHUNK / this.blksize) * this.blksize);
     const buf = await this.o.source.read(start, len);
     this.cacheOffset = start;
     this.cache = buf;
     this.cacheEof = buf.length < len;
   }
 
-  private async sendWindow(from: number): Promise<void> {
+  /**
+   * Sends blocks [from, from+window-1]. Synchronous when the blocks are cached (nearly always:
+   * reads are READ_CHUNK at a time) — an await per ACK costs measurable latency in lockstep.
+   */
+  private sendWindow(from: number): void {
     const gen = ++this.gen;
     let to = from + this.window - 1;
     if (this.lastBlock !== undefined) to = Math.min(to, this.lastBlock);
@@ -199,15 +205,20 @@ export class Transfer {
       this.restartAt = this.o.now();
       this.restartBase = this.base;
     }
-    try {
-      await this.fill(from, to);
-    } catch (err) {
-      if (this.closed) return;
-      this.o.log.error({ err }, 'tftp: read failed');
-      this.finish('io_error', encode({ op: 'error', code: ErrorCode.NOT_DEFINED, message: 'read error' }));
-      return;
-    }
-    if (this.closed || gen !== this.gen) return; // superseded by a newer ACK or a timeout
+    if (this.cached(from, to)) return this.emitWindow(from, to);
+    this.fill(from, to).then(
+      () => {
+        if (!this.closed && gen === this.gen) this.emitWindow(from, to); // else superseded by a newer ACK/timeout
+      },
+      (err) => {
+        if (this.closed) return;
+        this.o.log.error({ err }, 'tftp: read failed');
+        this.finish('io_error', encode({ op: 'error', code: ErrorCode.NOT_DEFINED, message: 'read error' }));
+      },
+    );
+  }
+
+  private emitWindow(from: number, to: number): void {
     let resent = 0;
     for (let b = from; b <= to; b++) {
       const off = (b - 1) * this.blksize - this.cacheOffset;
@@ -276,13 +287,13 @@ export class Transfer {
       if (wire !== 0) return;
       this.phase = 'data';
       this.progress();
-      void this.sendWindow(1);
+      this.sendWindow(1);
       return;
     }
     const delta = (wire - (this.base & 0xffff)) & 0xffff;
     if (delta === 0) {
       if (this.window > 1 && !(this.restartBase === this.base && this.o.now() - this.restartAt < DUP_HOLDOFF_MS)) {
-        void this.sendWindow(this.base + 1);
+        this.sendWindow(this.base + 1);
       }
       return;
     }
@@ -296,7 +307,7 @@ export class Transfer {
     }
     // release converted netascii bytes the client now has (no-op for other sources)
     (this.o.source as { release?: (off: number) => void }).release?.(this.base * this.blksize);
-    void this.sendWindow(this.base + 1);
+    this.sendWindow(this.base + 1);
   }
 
   private progress(): void {
