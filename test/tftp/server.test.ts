@@ -40,6 +40,12 @@ async function settle(s: TestServer) {
   for (let i = 0; i < 200 && s.server.activeTransfers > 0; i++) await new Promise((r) => setTimeout(r, 10));
 }
 
+/** Waits (polling, not a fixed sleep: CI machines are slow) until `n` transfers run. */
+async function active(s: TestServer, n: number) {
+  for (let i = 0; i < 500 && s.server.activeTransfers !== n; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(s.server.activeTransfers, n);
+}
+
 /** Sends raw datagrams from a fresh socket and collects what comes back for `waitMs`. */
 async function raw(port: number, packets: Buffer[], waitMs = 100, from?: dgram.Socket) {
   const s = from ?? dgram.createSocket('udp4');
@@ -236,21 +242,22 @@ test('generated files come first, with the client address; null falls back to th
 });
 
 test('concurrency limit, retry bound, and stop() ending in-flight transfers', async () => {
-  await withServer({ root: root.dir, config: { maxTransfers: 1, timeoutMs: 20, retries: 2 } }, async (s) => {
+  await withServer({ root: root.dir, config: { maxTransfers: 1, timeoutMs: 300, retries: 2 } }, async (s) => {
     // a client that goes silent holds the only slot...
-    const silent = fetch({ port: s.port, file: 'medium.bin', stallAfter: 1, timeoutMs: 5000 });
-    await new Promise((r) => setTimeout(r, 30));
+    const silent = fetch({ port: s.port, file: 'medium.bin', stallAfter: 1, timeoutMs: 5000, maxTries: 2 });
+    await active(s, 1);
     const busy = await fetch({ port: s.port, file: 'small.bin' });
     assert.equal(busy.error?.code, 0);
-    // ...until the retry bound ends its transfer (silence >= 3 x 20 ms, tries > 2)
+    // ...until the retry bound ends its transfer (silence >= 3 x 300 ms, tries > 2); 300 ms so
+    // a loaded CI machine still gets the busy request in while the slot is held
     const r = await silent;
     assert.equal(r.error?.message, 'timed out');
     assert.equal(await s.metric('fleetboot_tftp_transfers_total', { result: 'timeout' }), 1);
     assert.equal(await s.metric('fleetboot_tftp_transfers_total', { result: 'busy' }), 1);
   });
   const s = await startServer({ root: root.dir, config: { timeoutMs: 5000 } });
-  const inflight = fetch({ port: s.port, file: 'medium.bin', stallAfter: 1, timeoutMs: 10_000 });
-  await new Promise((r) => setTimeout(r, 30));
+  const inflight = fetch({ port: s.port, file: 'medium.bin', stallAfter: 1, timeoutMs: 10_000, maxTries: 2 });
+  await active(s, 1);
   assert.equal(await s.metric('fleetboot_tftp_active_transfers'), 1);
   await s.server.stop();
   const res = await inflight;
