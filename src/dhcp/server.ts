@@ -87,10 +87,15 @@ export class DhcpServer {
     this.serverAddress = server;
     const now = this.o.now ?? Date.now;
     this.engine = new DhcpEngine({ config: c, serverAddress: server, leases: this.o.leases, hosts: this.o.hosts, boot: this.o.boot, now });
-    const listen = await this.bind(c.listen, c.port, c.port);
-    this.replySocket = listen;
-    if (c.listen !== server) this.replySocket = await this.bind(server, c.port, c.port);
-    if (c.mode === 'proxy') this.proxySocket = await this.bind(server, c.proxyPort, c.proxyPort);
+    try {
+      const listen = await this.bind(c.listen, c.port, c.port);
+      this.replySocket = listen;
+      if (c.listen !== server) this.replySocket = await this.bind(server, c.port, c.port);
+      if (c.mode === 'proxy') this.proxySocket = await this.bind(server, c.proxyPort, c.proxyPort);
+    } catch (err) {
+      await this.stop(); // do not leave half the sockets bound
+      throw err;
+    }
     this.purgeTimer = setInterval(() => this.purge(), PURGE_INTERVAL_MS).unref();
     this.log.info({ mode: c.mode, serverAddress: server, listen: c.listen, port: c.port, proxyPort: c.mode === 'proxy' ? c.proxyPort : undefined, unknownPolicy: c.unknownPolicy }, 'dhcp server listening');
   }
@@ -100,7 +105,18 @@ export class DhcpServer {
     const socks = this.sockets;
     this.sockets = [];
     this.replySocket = this.proxySocket = undefined;
-    await Promise.all(socks.map((s) => new Promise<void>((res) => s.close(() => res()))));
+    await Promise.all(
+      socks.map(
+        (s) =>
+          new Promise<void>((res) => {
+            try {
+              s.close(() => res());
+            } catch {
+              res(); // never bound (start() failed on it): nothing to close
+            }
+          }),
+      ),
+    );
   }
 
   private purge(): void {
@@ -132,7 +148,7 @@ export class DhcpServer {
     let out: Outcome;
     try {
       const packet = decode(msg);
-      if (packet.op !== 1) return; // our own broadcast replies loop back to the wildcard socket
+      if (packet.op !== 1) return; // a BOOTREPLY on a server port (another server, a relay echo): never ours
       // unicast from off-subnet without a relay: not a client of ours (see the binding note)
       if (rinfo.address !== '0.0.0.0' && packet.giaddr === '0.0.0.0' && !sameSubnet(rinfo.address, this.serverAddress!, this.o.config.netmask)) {
         this.m.decisions.inc({ decision: 'ignore-off-subnet' });

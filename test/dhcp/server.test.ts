@@ -1,0 +1,84 @@
+// DhcpServer lifecycle without namespaces: the constructor does no I/O, a bind failure leaves
+// nothing bound, and packets through the real socket path are decoded, answered and counted.
+// Uses 127.0.0.1 only (no privileges needed, no traffic elsewhere).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { Registry } from 'prom-client';
+import { newRequest, encode, decode } from '../../src/dhcp/codec.js';
+import { dhcpConfigSchema } from '../../src/dhcp/config.js';
+import { MemoryLeaseStore } from '../../src/dhcp/leases.js';
+import { DhcpServer } from '../../src/dhcp/server.js';
+import { Opt } from '../../src/dhcp/options.js';
+import { silentLogger } from '../../src/log.js';
+
+function make(port: number, socketFactory?: () => dgram.Socket) {
+  const registry = new Registry();
+  const server = new DhcpServer({
+    config: dhcpConfigSchema.parse({
+      enabled: true, serverAddress: '127.0.0.1', listen: '127.0.0.1', port, clientPort: port + 1, netmask: '255.0.0.0',
+      pool: { start: '127.0.1.1', end: '127.0.1.50' }, unknownPolicy: 'address-only',
+    }),
+    log: silentLogger(), registry, leases: new MemoryLeaseStore(), hosts: { byMac: () => undefined },
+    boot: { httpBase: 'http://127.0.0.1:8080', tftpServer: '127.0.0.1' }, socketFactory,
+  });
+  return { server, registry };
+}
+
+test('server: constructor does no I/O', () => {
+  let made = 0;
+  make(40067, () => (made++, dgram.createSocket('udp4')));
+  assert.equal(made, 0);
+});
+
+test('server: answers over UDP, counts malformed input, survives it', async () => {
+  const port = 40000 + Math.floor(Math.random() * 10000);
+  const { server, registry } = make(port);
+  await server.start();
+  const client = dgram.createSocket('udp4');
+  try {
+    await new Promise<void>((r) => client.bind(port + 1, '127.0.0.1', r));
+    const got = new Promise<Buffer>((r, j) => {
+      const t = setTimeout(() => j(new Error('no reply within 5 s')), 5000);
+      client.once('message', (m) => (clearTimeout(t), r(m)));
+    });
+    for (const junk of [Buffer.alloc(3), Buffer.alloc(300, 0xff)]) client.send(junk, port, '127.0.0.1');
+    const d = newRequest('52:54:00:12:00:01', 77);
+    d.ciaddr = '127.0.0.1'; // unicast reply to ciaddr:clientPort, where this client listens (a broadcast would leave loopback)
+    d.options.set(Opt.MESSAGE_TYPE, Buffer.from([8])); // INFORM
+    client.send(encode(d), port, '127.0.0.1');
+    const reply = decode(await got);
+    assert.equal(reply.xid, 77);
+    assert.equal(reply.op, 2);
+    const m = await registry.getSingleMetricAsString('fleetboot_dhcp_malformed_total');
+    assert.match(m, /fleetboot_dhcp_malformed_total 2/);
+    assert.match(await registry.getSingleMetricAsString('fleetboot_dhcp_decisions_total'), /decision="inform"} 1/);
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+test('server: a bind failure rejects start() and releases the sockets that did bind', async () => {
+  // proxy mode binds port 67's stand-in first, then the 4011 stand-in: block the second one
+  const blocker = dgram.createSocket('udp4');
+  await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', r));
+  const proxyPort = blocker.address().port;
+  const port = 40000 + Math.floor(Math.random() * 10000);
+  const server = new DhcpServer({
+    config: dhcpConfigSchema.parse({ enabled: true, mode: 'proxy', serverAddress: '127.0.0.1', listen: '127.0.0.1', port, proxyPort }),
+    log: silentLogger(), registry: new Registry(), leases: new MemoryLeaseStore(), hosts: { byMac: () => undefined },
+    boot: { httpBase: 'http://127.0.0.1:8080', tftpServer: '127.0.0.1' },
+    socketFactory: () => dgram.createSocket({ type: 'udp4' }), // no SO_REUSEADDR: a second bind conflicts
+  });
+  try {
+    await assert.rejects(server.start(), /EADDRINUSE/);
+    // the first port was bound and must be free again: an exclusive bind succeeds
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((res, rej) => (probe.once('error', rej), probe.bind(port, '127.0.0.1', () => res())));
+    probe.close();
+  } finally {
+    await server.stop(); // idempotent after a failed start; closes anything a broken start() left
+    blocker.close();
+  }
+});
