@@ -91,8 +91,10 @@ fb_start() {
   FB_CFG=$RI_DIR/fleetboot.yaml
   [ -f "$REPO/dist/src/cli.js" ] || (cd "$REPO" && npm run build >/dev/null) || return 1
   mkdir -p "$RI_DIR/assets"
-  rm -rf "$RI_DIR/state"; mkdir -p "$RI_DIR/state"
-  [ "$CACHE" = cold ] && rm -rf "$RI_DIR/fbcache"
+  # the cache's index lives in fleetboot's SQLite file with the rest of the runtime state: a warm
+  # run keeps both (earlier install runs stay as history), a cold one starts from nothing
+  [ "$CACHE" = cold ] && rm -rf "$RI_DIR/fbcache" "$RI_DIR/state"
+  mkdir -p "$RI_DIR/state"
   fb_write_config
   if [ ! -s "$RI_DIR/assets/debian-12/initrd.gz" ] || ! cmp -s "$RI_DIR/assets/debian-12/initrd.gz" "$DI/initrd.gz"; then
     log "fleetboot assets fetch"
