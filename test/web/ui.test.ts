@@ -27,14 +27,20 @@ test('no-JS reinstall: first post shows how many hosts, the second (confirm=yes)
   assert.equal(w.d.store.isMarked('alpha'), false, 'nothing happens before the confirm');
   const r2 = await form('/reinstall', [['_csrf', s.csrf], ['action', 'mark'], ['hosts', 'alpha'], ['hosts', 'beta'], ['back', '/?role=tiny'], ['confirm', 'yes']]);
   assert.equal(r2.status, 303);
-  assert.equal(r2.headers.get('location'), '/?role=tiny&n=marked&c=2');
+  assert.equal(r2.headers.get('location'), '/?role=tiny', 'the notice does not travel in the URL');
   assert.equal(w.d.store.isMarked('alpha'), true);
-  const page = await (await fetch(`${w.base}/?role=tiny&n=marked&c=2`, { headers: { cookie: s.cookie } })).text();
-  assert.match(page, /2 hosts marked for reinstall\./);
+  const page = await (await fetch(`${w.base}/?role=tiny`, { headers: { cookie: s.cookie } })).text();
+  assert.match(page, /<p class="notice" role="status">2 hosts marked for reinstall\./);
   assert.match(page, /<tr data-host="alpha" class="st-marked">/);
   assert.doesNotMatch(page, /<tr data-host="beta"/, 'server-side filter applies without JS');
+  const again = await (await fetch(`${w.base}/?role=tiny`, { headers: { cookie: s.cookie } })).text();
+  assert.doesNotMatch(again, /class="notice"/, 'shown once');
+  // the old URL-driven notice: a crafted link must not make the UI claim anything
+  const crafted = await (await fetch(`${w.base}/?n=marked&c=1000`, { headers: { cookie: s.cookie } })).text();
+  assert.doesNotMatch(crafted, /class="notice"|1000 hosts/);
   const r3 = await form('/reinstall', [['_csrf', s.csrf], ['action', 'cancel'], ['hosts', 'beta'], ['confirm', 'yes'], ['back', 'https://evil.example/']]);
-  assert.equal(r3.headers.get('location'), '/?&n=cancelled&c=1', 'back is only ever a local hosts-table URL');
+  assert.equal(r3.headers.get('location'), '/?', 'back is only ever a local hosts-table URL');
+  assert.match(await (await fetch(`${w.base}/?`, { headers: { cookie: s.cookie } })).text(), /Reinstall cancelled for 1 host\./);
   const audit = w.d.db.prepare("SELECT actor, action, target, detail FROM audit_log WHERE action LIKE 'reinstall%' ORDER BY id").all();
   assert.deepEqual(audit, [
     { actor: 'admin', action: 'reinstall.mark', target: 'alpha', detail: 'marked (run 1); web UI' },
