@@ -101,3 +101,20 @@ test('the event stream needs a login and speaks text/event-stream', async () => 
   assert.match(buf, /event: host\ndata: \{"name":"alpha"/);
   ac.abort();
 });
+
+test('the audit log\'s "Older entries" link keeps filter values intact (URL-encoded)', async () => {
+  const { AuthStore } = await import('../../src/web/auth.js');
+  const a = new AuthStore(w.d.db);
+  const actor = 'ops & co?target=x#1';
+  for (let i = 0; i < 105; i++) a.audit({ actor, action: 'reinstall.mark', target: 'alpha', detail: `n${i}` });
+  const page = async (href: string) => (await fetch(`${w.base}${href}`, { headers: { cookie: s.cookie } })).text();
+  const first = await page(`/audit?${new URLSearchParams({ actor, target: 'alpha' })}`);
+  const href = /<a href="([^"]+)" id="older">/.exec(first)![1].replace(/&amp;/g, '&');
+  const q = new URL(href, w.base).searchParams;
+  assert.equal(q.get('actor'), actor);
+  assert.equal(q.get('target'), 'alpha');
+  assert.equal(q.get('action'), '');
+  assert.match(q.get('before')!, /^\d+$/);
+  const second = await page(href);
+  assert.equal((second.match(/<tr class="a-reinstall-mark">/g) ?? []).length, 5, 'the older page has the remaining 5 of 105');
+});
