@@ -198,6 +198,8 @@ export function createWeb(deps: WebDeps): Web {
           `no admin user exists yet: open this URL within ${Math.round(config.setupTokenTtlSeconds / 60)} min to create the first one (or run \`fleetboot user add NAME\`)`,
         );
       }
+      // UI off: no setup page, so point at the way in that does exist
+      if (!ui && auth.userCount() === 0) log.info('the admin UI is off and no admin exists: /api/v1 needs an API token (fleetboot user add NAME, then fleetboot user token NAME)');
       if (ui) hub.start();
     },
     async stop() {
