@@ -50,6 +50,11 @@ export class Daemon {
     return (this.http?.address() as AddressInfo | null)?.port ?? 0;
   }
 
+  /** the admin HTTPS listener's port (web.https.enabled), else 0 */
+  get httpsPort(): number {
+    return (this.https?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
   async start(): Promise<void> {
     const { log } = this.opts;
     const clock = this.opts.clock ?? systemClock;
@@ -105,7 +110,7 @@ export class Daemon {
       log.info({ port: (this.https.address() as AddressInfo).port }, 'HTTPS (admin UI) listening');
       log.info({ url: `http://${cfg.http.listen === '0.0.0.0' ? cfg.server.address : cfg.http.listen}:${this.httpPort}/` }, 'HTTP listening');
     }
-    await sub.afterListen?.();
+    await sub.afterListen({ httpsPort: this.https ? this.httpsPort : undefined });
     this.subsystems.push(...(await startServers(ctx)));
     this.ticker = setInterval(() => {
       try {

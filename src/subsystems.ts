@@ -1,7 +1,8 @@
 // The optional parts next to the HTTP core, each from its own config section. Two phases:
 // `prepareWeb` builds what the HTTP app mounts (admin UI, package cache); `startServers`
 // starts the UDP servers once HTTP listens, because their answers carry the HTTP base URL.
-import type { Request, RequestHandler, Router } from 'express';
+import type { Router } from 'express';
+import type { AdminLayer } from './http/app.js';
 import type { Logger } from './log.js';
 import type { ConfigHolder } from './config/holder.js';
 import type { Registry } from './metrics.js';
@@ -30,14 +31,14 @@ export interface PreparedWeb {
   started: Subsystem[];
   mirror?: Router;
   cacheStats?: () => unknown;
-  web?: { router: Router; apiGuard: RequestHandler; actor: (req: Request) => string };
+  web: AdminLayer;
   tls?: () => Promise<{ key: string; cert: string; ca: string }>;
-  afterListen?: () => Promise<void>;
+  afterListen: (l: { httpsPort?: number }) => Promise<void>;
 }
 
 export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
   const cfg = ctx.holder.config;
-  const out: PreparedWeb = { started: [] };
+  const out: Omit<PreparedWeb, 'web' | 'afterListen'> = { started: [] };
   if (cfg.cache.enabled) {
     const { PackageCache, createMirrorRouter } = await import('./cache/index.js');
     const cache = new PackageCache({ config: cfg.cache, db: ctx.db, log: ctx.log, registry: ctx.registry, clock: ctx.clock, baseDir: ctx.holder.current.baseDir });
@@ -46,17 +47,14 @@ export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
     out.cacheStats = () => cache.stats();
     out.started.push({ name: 'cache', stop: () => cache.stop() });
   }
-  if (cfg.web.enabled) {
-    // optional parts load only when enabled: a disabled subsystem costs nothing at start
-    const { createWeb } = await import('./web/index.js');
-    const web = createWeb({ config: cfg.web, holder: ctx.holder, store: ctx.store, installs: ctx.installs, db: ctx.db, log: ctx.log, registry: ctx.registry, cacheStats: out.cacheStats, clock: ctx.clock });
-    // started after HTTP listens (daemon): the setup link it logs must carry the real port
-    out.afterListen = () => web.start();
-    out.web = { router: web.router, apiGuard: web.apiGuard, actor: web.actor };
-    if (cfg.web.https.enabled) out.tls = web.tls;
-    out.started.push({ name: 'web', stop: () => web.stop() });
-  }
-  return out;
+  // the admin layer always loads: it guards /api/v1 (API tokens) even with web.enabled false,
+  // which only drops the browser UI and login pages
+  const { createWeb } = await import('./web/index.js');
+  const web = createWeb({ config: cfg.web, holder: ctx.holder, store: ctx.store, installs: ctx.installs, db: ctx.db, log: ctx.log, registry: ctx.registry, cacheStats: out.cacheStats, clock: ctx.clock });
+  if (cfg.web.https.enabled) out.tls = web.tls;
+  out.started.push({ name: 'web', stop: () => web.stop() });
+  // started after HTTP(S) listens (daemon): the setup link it logs must carry the real port
+  return { ...out, web, afterListen: (l) => web.start(l) };
 }
 
 export async function startServers(ctx: SubsystemContext): Promise<Subsystem[]> {

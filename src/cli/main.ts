@@ -7,7 +7,11 @@ import { createLogger } from '../log.js';
 import { ConfigHolder } from '../config/holder.js';
 import { openDatabase } from '../store/db.js';
 import { RunStore } from '../store/runs.js';
-import { InstallService } from '../install/service.js';
+import { InstallService, type MarkResult } from '../install/service.js';
+import { FleetbootError } from '../errors.js';
+import { AuthStore } from '../web/auth.js';
+import { reinstallHosts, selectHosts, auditAs } from '../web/reinstall.js';
+import { cliActor } from './user.js';
 import { hostRows, timeline } from '../install/view.js';
 import { Daemon } from '../daemon.js';
 import { assetsCommand } from './assets.js';
@@ -26,9 +30,12 @@ commands:
   assets fetch              fill boot-assets/ from Debian packages (ipxe, debian-installer)
   cache warm --role R [--dry-run]
                             pre-fetch what a role's install needs into the package cache
-  user add NAME             create an admin user (password from FLEETBOOT_SECRET_ADMIN_PASSWORD or prompt)
+  user add NAME             create an admin user or reset its password (FLEETBOOT_SECRET_ADMIN_PASSWORD or prompt)
+  user del NAME             delete an admin with its sessions and API tokens
   user token NAME [--name L]
                             create an API token for scripts (Authorization: Bearer fb_...)
+  user tokens [NAME]        list API tokens
+  user revoke NAME ID|--all revoke API tokens
   user list                 list admin users
 
 Every setting can also be given as FLEETBOOT_<PATH> (see \`fleetboot check --env\`).`;
@@ -113,7 +120,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
         return 1;
       }
       const host = c.http.listen === '0.0.0.0' ? c.server.address : c.http.listen;
-      console.log(`fleetboot is running: web UI and API at http://${host}:${d.httpPort}/  (${loaded.files.length ? loaded.files.join(', ') : 'embedded demo config'})`);
+      // with web.https the admin side is HTTPS-only; boot traffic stays on plain HTTP
+      const admin = c.web.https.enabled ? `https://${c.web.https.hostnames[0] ?? c.server.address}:${d.httpsPort}/` : `http://${host}:${d.httpPort}/`;
+      console.log(`fleetboot is running: ${c.web.enabled ? 'web UI and API' : 'API (UI off)'} at ${admin}, boot at http://${host}:${d.httpPort}/  (${loaded.files.length ? loaded.files.join(', ') : 'embedded demo config'})`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           log.info({ sig }, 'stopping');
@@ -142,23 +151,23 @@ export async function main(argv: string[]): Promise<number | undefined> {
     }
     case 'reinstall': {
       const s = stateContext(loaded, loadOptions);
-      const names = new Set(args.rest);
-      const role = args.flags.get('role');
-      const label = args.flags.get('label');
-      if (typeof role === 'string' || typeof label === 'string') {
-        for (const h of hostRows(s.holder, s.store, { role: role as string | undefined, label: label as string | undefined })) names.add(h.name);
-      }
-      if (!names.size) {
-        console.error('fleetboot reinstall: name at least one host (or --role R / --label L)');
+      const cancel = args.flags.has('cancel');
+      const flag = (k: string) => (typeof args.flags.get(k) === 'string' ? (args.flags.get(k) as string) : undefined);
+      let res: MarkResult[];
+      try {
+        const sel = selectHosts(s.holder, s.store, { hosts: args.rest, role: flag('role'), label: flag('label') });
+        // the same audited path as the API and the UI: one audit row per host, actor cli:<user>
+        res = reinstallHosts(s.installs, sel.names, cliActor(), cancel, auditAs(new AuthStore(s.db), cliActor()), sel.how ? `${sel.how}; cli` : 'cli');
+      } catch (e) {
+        if (!(e instanceof FleetbootError)) throw e;
+        console.error(`fleetboot reinstall: ${e.code === 'FB_BAD_REQUEST' ? 'name at least one host (or --role R / --label L)' : e.message}`);
+        return e.code === 'FB_BAD_REQUEST' ? 2 : 1;
+      } finally {
         s.db.close();
-        return 2;
       }
-      const who = `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'unknown'}`;
-      const res = args.flags.has('cancel') ? s.installs.cancel([...names], who) : s.installs.mark([...names], who);
-      s.db.close();
       let bad = 0;
       for (const r of res) {
-        if (r.ok) console.log(`${r.host}: ${args.flags.has('cancel') ? 'cancelled' : r.already ? 'already marked' : 'marked'} (run ${r.runId})`);
+        if (r.ok) console.log(`${r.host}: ${cancel ? 'cancelled' : r.already ? 'already marked' : 'marked'} (run ${r.runId})`);
         else (bad++, console.error(`${r.host}: ${r.error}`));
       }
       return bad ? 1 : 0;

@@ -1,5 +1,6 @@
 // The HTTP edge: thin routes over the core services. Boot-facing routes (boot.ipxe, assets,
-// token URLs, the package cache) are unauthenticated; the admin API and UI sit behind `admin`.
+// token URLs, the package cache) are unauthenticated; the admin API and UI sit behind the
+// admin layer (src/web), which is required: there is no way to build an app with an open API.
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
@@ -25,9 +26,20 @@ export interface AppDeps {
   /** package cache router, mounted at /mirror */
   mirror?: Router;
   cacheStats?: ApiDeps['cacheStats'];
-  /** admin side (auth + UI), mounted by the web layer; it protects /api/v1 via `apiGuard` */
-  web?: { router: Router; apiGuard: RequestHandler; actor: ApiDeps['actor'] };
+  /** the admin layer (src/web createWeb): guards /api/v1 and serves the UI */
+  web: AdminLayer;
   health?: () => Record<string, unknown>;
+}
+
+export interface AdminLayer {
+  /** UI + login pages, mounted last */
+  router: Router;
+  /** authenticates /api/v1 (session or API token) and sets the API context */
+  apiGuard: RequestHandler;
+  /** first middleware (HSTS on HTTPS responses) */
+  edge: RequestHandler;
+  /** in front of the admin side: HTTPS-only when web.https is on */
+  adminOnly: RequestHandler;
 }
 
 export function createApp(d: AppDeps): Express {
@@ -49,6 +61,7 @@ export function createApp(d: AppDeps): Express {
     });
     next();
   });
+  app.use(d.web.edge);
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, hosts: d.holder.config.hosts.length, ...(d.health?.() ?? {}) });
@@ -63,16 +76,10 @@ export function createApp(d: AppDeps): Express {
   app.use(installRouter({ installs: d.installs, holder: d.holder, renderer: d.renderer, log }));
   if (d.mirror) app.use('/mirror', d.mirror);
 
-  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, actor: d.web?.actor, cacheStats: d.cacheStats });
-  if (d.web) app.use('/api/v1', d.web.apiGuard, api);
-  else app.use('/api/v1', api);
+  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats });
+  app.use('/api/v1', d.web.adminOnly, d.web.apiGuard, api);
   app.use('/api/v1', apiErrorHandler(log));
-  if (d.web) app.use(d.web.router);
-  else {
-    app.get('/', (_req, res) => {
-      res.type('text/plain').send('fleetboot: the admin UI is not enabled; the JSON API is at /api/v1/hosts\n');
-    });
-  }
+  app.use(d.web.adminOnly, d.web.router);
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
   });

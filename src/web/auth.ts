@@ -2,7 +2,7 @@
 // Passwords are scrypt-hashed with a per-user salt; API tokens and session ids are random and
 // stored as SHA-256 only (they are high-entropy, so a slow hash buys nothing), so a copied
 // database file does not let anyone in.
-import { randomBytes, scryptSync, timingSafeEqual, createHash } from 'node:crypto';
+import { randomBytes, scrypt, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
 import type { DB } from '../store/db.js';
 import { NAME_RE } from '../config/inventory.js';
 
@@ -14,18 +14,24 @@ const MAXMEM = 64 * 1024 * 1024;
 export const MIN_PASSWORD = 10;
 export const API_TOKEN_PREFIX = 'fb_';
 
-export function hashPassword(pw: string): string {
+// Always the callback form (libuv thread pool): this process also answers DHCP and TFTP, and a
+// synchronous scrypt would stall them for every login attempt.
+function kdf(pw: string, salt: Buffer, keylen: number, o: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => scrypt(pw, salt, keylen, o, (err, key) => (err ? reject(err) : resolve(key))));
+}
+
+export async function hashPassword(pw: string): Promise<string> {
   const salt = randomBytes(16);
-  const h = scryptSync(pw, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: MAXMEM });
+  const h = await kdf(pw, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: MAXMEM });
   return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), h.toString('base64url')].join('$');
 }
 
-export function verifyPassword(pw: string, stored: string): boolean {
+export async function verifyPassword(pw: string, stored: string): Promise<boolean> {
   const [alg, n, r, p, salt, hash] = stored.split('$');
   if (alg !== 'scrypt' || !hash) return false;
   const want = Buffer.from(hash, 'base64url');
   // parameters come from the row so hashes made with older settings keep working
-  const got = scryptSync(pw, Buffer.from(salt, 'base64url'), want.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: MAXMEM });
+  const got = await kdf(pw, Buffer.from(salt, 'base64url'), want.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: MAXMEM });
   return timingSafeEqual(got, want);
 }
 
@@ -54,6 +60,13 @@ export interface TokenRow {
   created_at: number;
   last_used_at: number | null;
 }
+
+/** A token with its owner's name, for the admin-wide list. */
+export interface TokenListRow extends TokenRow {
+  user: string;
+}
+
+const TOKEN_COLS = 't.id, t.user_id, t.name, t.hint, t.created_at, t.last_used_at';
 
 export interface AuditRow {
   id: number;
@@ -100,27 +113,46 @@ export class AuthStore {
     return this.db.prepare('SELECT id, name, created_at, created_by FROM users ORDER BY name').all() as Omit<UserRow, 'pw_hash'>[];
   }
 
-  /** Creates a user, or sets the password of an existing one (`user add` doubles as reset). */
-  setUser(name: string, password: string, by: string): { created: boolean } {
+  /**
+   * Creates a user, or sets the password of an existing one (`user add` doubles as reset).
+   * A reset ends that user's sessions but keeps its API tokens: tokens are separate, named
+   * credentials that scripts depend on, revoked one by one or all at once (`user revoke`);
+   * callers say how many remain so an operator who suspects a leak revokes them too.
+   */
+  async setUser(name: string, password: string, by: string): Promise<{ created: boolean; tokensKept: number }> {
     const bad = validateUserName(name) ?? validatePassword(password);
     if (bad) throw new Error(bad);
-    const hash = hashPassword(password);
+    const hash = await hashPassword(password);
     const existing = this.user(name);
     if (existing) {
-      this.db.prepare('UPDATE users SET pw_hash = ? WHERE id = ?').run(hash, existing.id);
-      // a password change ends every session of that user
-      this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(existing.id);
-      return { created: false };
+      this.db.transaction(() => {
+        this.db.prepare('UPDATE users SET pw_hash = ? WHERE id = ?').run(hash, existing.id);
+        this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(existing.id);
+      })();
+      return { created: false, tokensKept: this.tokens(existing.id).length };
     }
     this.db.prepare('INSERT INTO users (name, pw_hash, created_at, created_by) VALUES (?, ?, ?, ?)').run(name, hash, this.now(), by);
-    return { created: true };
+    return { created: true, tokensKept: 0 };
+  }
+
+  /** Removes a user with every session and API token (explicitly, not only by FK cascade). */
+  deleteUser(name: string): { sessions: number; tokens: number } | null {
+    const u = this.user(name);
+    if (!u) return null;
+    return this.db.transaction(() => {
+      const sessions = this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(u.id).changes;
+      const tokens = this.db.prepare('DELETE FROM api_tokens WHERE user_id = ?').run(u.id).changes;
+      this.db.prepare('DELETE FROM users WHERE id = ?').run(u.id);
+      return { sessions, tokens };
+    })();
   }
 
   /** Checks a login; runs scrypt even for unknown names so timing does not reveal users. */
-  checkLogin(name: string, password: string): UserRow | null {
+  async checkLogin(name: string, password: string): Promise<UserRow | null> {
     const u = this.user(name);
-    const ok = verifyPassword(password, u?.pw_hash ?? DUMMY_HASH());
-    return u && ok ? u : null;
+    const ok = await verifyPassword(password, u?.pw_hash ?? (await dummyHash()));
+    // re-read: the user may have been deleted while the hash ran
+    return u && ok ? (this.userById(u.id) ?? null) : null;
   }
 
   createToken(userId: number, name: string): { token: string; row: TokenRow } {
@@ -146,8 +178,26 @@ export class AuthStore {
     return this.db.prepare('SELECT id, user_id, name, hint, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id').all(userId) as TokenRow[];
   }
 
-  revokeToken(userId: number, id: number): boolean {
-    return this.db.prepare('DELETE FROM api_tokens WHERE id = ? AND user_id = ?').run(id, userId).changes > 0;
+  /** Every user's tokens: all admins may see and revoke them (there is one admin role). */
+  allTokens(): TokenListRow[] {
+    return this.db.prepare(`SELECT ${TOKEN_COLS}, u.name AS user FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY u.name, t.id`).all() as TokenListRow[];
+  }
+
+  /** Revokes one token of any user; returns what was revoked (for the audit row). */
+  revokeToken(id: number): TokenListRow | null {
+    const row = this.db.prepare(`SELECT ${TOKEN_COLS}, u.name AS user FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`).get(id) as TokenListRow | undefined;
+    if (!row) return null;
+    this.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id);
+    return row;
+  }
+
+  revokeAllTokens(userId: number): number {
+    return this.db.prepare('DELETE FROM api_tokens WHERE user_id = ?').run(userId).changes;
+  }
+
+  /** Still there and its user too (for long-lived streams opened with a token). */
+  tokenAlive(id: number): boolean {
+    return !!this.db.prepare('SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?').get(id);
   }
 
   audit(e: { actor: string; action: string; target?: string | null; detail?: string | null; ip?: string | null }): void {
@@ -169,8 +219,8 @@ export class AuthStore {
   }
 }
 
-let dummy: string | undefined;
-const DUMMY_HASH = () => (dummy ??= hashPassword(randomBytes(12).toString('hex')));
+let dummy: Promise<string> | undefined;
+const dummyHash = () => (dummy ??= hashPassword(randomBytes(12).toString('hex')));
 
 /**
  * Failed logins per client address within a sliding window. In memory on purpose: it only

@@ -1,12 +1,14 @@
 // Login, logout and first-admin setup. Login failures are limited per client address
 // (webConfig.loginMaxAttempts per loginWindowSeconds, then 429 even for the right password,
-// so guessing cannot continue behind a lucky hit). JSON clients get JSON error bodies.
+// so guessing cannot continue behind a lucky hit). JSON clients get JSON error bodies. The
+// HTML forms carry a pre-session CSRF token (csrf.ts): no login CSRF.
 import express, { type Request, type Response, type Router } from 'express';
 import { errorBody } from '../errors.js';
 import type { WebContext } from './index.js';
 import { render, requireUser } from './render.js';
 import { setSessionCookie, clearSessionCookie, parseCookies, SESSION_COOKIE } from './sessions.js';
 import { validatePassword, validateUserName } from './auth.js';
+import { preSessionOk, preSessionToken } from './csrf.js';
 
 const wantsJson = (req: Request) => req.is('application/json') === 'application/json';
 
@@ -15,35 +17,45 @@ export function safeNext(v: unknown): string {
   return typeof v === 'string' && /^\/(?![/\\])/.test(v) ? v : '/';
 }
 
+const STALE_FORM = 'This form expired or did not come from this site. Please try again.';
+
 export function loginRouter(ctx: WebContext): Router {
   const r = express.Router();
   const forms = [express.urlencoded({ extended: false, limit: '16kb' }), express.json({ limit: '16kb' })];
+  // login/setup pages: the pre-session token goes where layout.njk and the forms expect `csrf`
+  const page = (req: Request, res: Response, view: 'login.njk' | 'setup.njk', vars: Record<string, unknown>, status = 200) =>
+    render(req, res, view, { title: view === 'login.njk' ? 'Sign in' : 'Set up', ...vars, csrf: preSessionToken(req, res) }, status);
+  const ttlMin = () => Math.round(ctx.config.setupTokenTtlSeconds / 60);
 
   r.get('/login', (req, res) => {
-    if (ctx.auth.userCount() === 0) return render(req, res, 'setup.njk', { title: 'Set up', noUsers: true, token: '' });
-    render(req, res, 'login.njk', { title: 'Sign in', next: safeNext(req.query.next) });
+    if (ctx.auth.userCount() === 0) return page(req, res, 'setup.njk', { noUsers: true, token: '', ttlMin: ttlMin() });
+    page(req, res, 'login.njk', { next: safeNext(req.query.next) });
   });
 
-  r.post('/login', ...forms, (req: Request, res: Response) => {
+  r.post('/login', ...forms, async (req: Request, res: Response) => {
     const ip = req.ip ?? 'unknown';
     const body = (req.body ?? {}) as Record<string, unknown>;
     const name = typeof body.username === 'string' ? body.username.trim() : '';
     const next = safeNext(body.next);
+    if (!wantsJson(req) && !preSessionOk(req)) {
+      ctx.log.warn({ ip }, 'login form without a valid pre-session CSRF token');
+      return page(req, res, 'login.njk', { next, username: name, error: STALE_FORM }, 403);
+    }
     const wait = ctx.limiter.blockedFor(ip);
     if (wait) {
       ctx.metrics.logins.inc({ result: 'limited' });
       ctx.log.warn({ ip, user: name }, 'login rate limited');
       res.set('Retry-After', String(wait));
       if (wantsJson(req)) return void res.status(429).json(errorBody('FB_RATE_LIMITED'));
-      return render(req, res, 'login.njk', { title: 'Sign in', next, username: name, error: `Too many failed sign-ins from your address. Try again in ${wait} s.` }, 429);
+      return page(req, res, 'login.njk', { next, username: name, error: `Too many failed sign-ins from your address. Try again in ${wait} s.` }, 429);
     }
-    const user = typeof body.password === 'string' && name ? ctx.auth.checkLogin(name, body.password) : null;
+    const user = typeof body.password === 'string' && name ? await ctx.auth.checkLogin(name, body.password) : null;
     if (!user) {
       ctx.limiter.fail(ip);
       ctx.metrics.logins.inc({ result: 'failed' });
       ctx.auth.audit({ actor: name || 'anonymous', action: 'login.failed', target: name || null, ip });
       if (wantsJson(req)) return void res.status(401).json(errorBody('FB_UNAUTHENTICATED', 'wrong user name or password'));
-      return render(req, res, 'login.njk', { title: 'Sign in', next, username: name, error: 'Wrong user name or password.' }, 401);
+      return page(req, res, 'login.njk', { next, username: name, error: 'Wrong user name or password.' }, 401);
     }
     ctx.limiter.succeed(ip);
     ctx.metrics.logins.inc({ result: 'ok' });
@@ -68,25 +80,32 @@ export function loginRouter(ctx: WebContext): Router {
   r.get('/setup', (req, res) => {
     if (ctx.auth.userCount() > 0) return void res.redirect(303, '/login');
     const token = typeof req.query.token === 'string' ? req.query.token : '';
-    render(req, res, 'setup.njk', { title: 'Set up', token, noUsers: true });
+    page(req, res, 'setup.njk', { token, noUsers: true, ttlMin: ttlMin() });
   });
 
-  r.post('/setup', ...forms, (req, res) => {
+  r.post('/setup', ...forms, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, string>;
     const ip = req.ip ?? 'unknown';
+    if (!wantsJson(req) && !preSessionOk(req)) return page(req, res, 'setup.njk', { token: '', ttlMin: ttlMin(), error: STALE_FORM }, 403);
     // the setup token is a password too: wrong guesses count against the same limit
     const wait = ctx.limiter.blockedFor(ip);
-    if (wait) return render(req, res, 'setup.njk', { title: 'Set up', token: '', error: `Too many attempts. Try again in ${wait} s.` }, 429);
-    if (!ctx.checkSetupToken(String(body.token ?? ''))) {
+    if (wait) return page(req, res, 'setup.njk', { token: '', ttlMin: ttlMin(), error: `Too many attempts. Try again in ${wait} s.` }, 429);
+    const state = ctx.checkSetupToken(String(body.token ?? ''));
+    if (state !== 'ok') {
       ctx.limiter.fail(ip);
       if (ctx.auth.userCount() > 0) return void res.redirect(303, '/login');
-      return render(req, res, 'setup.njk', { title: 'Set up', token: '', error: 'That setup token is not valid. Use the URL from the daemon log (printed once at startup).' }, 403);
+      if (state === 'expired') ctx.log.warn({ ip }, 'expired setup token used; restart the daemon for a new one or run `fleetboot user add`');
+      const error =
+        state === 'expired'
+          ? `That setup token has expired (they last ${ttlMin()} min). Restart fleetboot to print a new one, or run \`fleetboot user add NAME\` on the server.`
+          : 'That setup token is not valid. Use the URL from the daemon log (printed once at startup).';
+      return page(req, res, 'setup.njk', { token: '', ttlMin: ttlMin(), error }, 403);
     }
     const name = String(body.username ?? '').trim();
     const bad = validateUserName(name) ?? validatePassword(String(body.password ?? '')) ?? (body.password !== body.password2 ? 'the two passwords differ' : null);
-    if (bad) return render(req, res, 'setup.njk', { title: 'Set up', token: body.token, username: name, error: bad }, 400);
-    ctx.auth.setUser(name, body.password, 'setup');
-    ctx.setupDone();
+    if (bad) return page(req, res, 'setup.njk', { token: body.token, ttlMin: ttlMin(), username: name, error: bad }, 400);
+    ctx.setupDone(); // spent before the slow hash: a second concurrent post cannot reuse it
+    await ctx.auth.setUser(name, body.password, 'setup');
     ctx.auth.audit({ actor: name, action: 'user.add', target: name, detail: 'first admin, via the setup token', ip });
     ctx.log.info({ user: name }, 'first admin created via the setup URL; the setup token is spent');
     const user = ctx.auth.user(name)!;

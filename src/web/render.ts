@@ -56,7 +56,6 @@ export function requireUser(ctx: WebContext) {
       return void res.status(401).type('text/plain').send('authentication required\n');
     }
     res.locals.principal = p;
-    ctx.remember(req, p);
     if (!csrfOk(req, p)) return void render(req, res, 'error.njk', { title: 'Forbidden', message: 'The form was stale or did not come from this site (CSRF check failed). Go back, reload and try again.' }, 403);
     next();
   };

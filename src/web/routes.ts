@@ -6,21 +6,14 @@ import type { WebContext } from './index.js';
 import { render, requireUser, webDir } from './render.js';
 import { actorName, type Principal } from './sessions.js';
 import { hostRows, hostDetail } from '../install/view.js';
-import { reinstallHosts, inventorySnippet } from '../http/api.js';
+import { inventorySnippet } from '../http/api.js';
+import { reinstallHosts, auditAs } from './reinstall.js';
 import { STATES } from './states.js';
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string' && x !== '');
 
-// notices after a redirect are fixed strings chosen by code, so a crafted link cannot make the
-// UI say something we did not
-const NOTICES: Record<string, (n: number) => string> = {
-  marked: (n) => `${n} host${n === 1 ? '' : 's'} marked for reinstall. They install on their next network boot.`,
-  cancelled: (n) => `Reinstall cancelled for ${n} host${n === 1 ? '' : 's'}.`,
-  none: () => 'Nothing selected.',
-  revoked: () => 'Token revoked.',
-  useradded: () => 'Admin saved.',
-};
+const plural = (n: number) => `${n} host${n === 1 ? '' : 's'}`;
 
 export function uiRouter(ctx: WebContext): Router {
   const r = express.Router();
@@ -28,12 +21,22 @@ export function uiRouter(ctx: WebContext): Router {
   const guard = requireUser(ctx);
   const form = express.urlencoded({ extended: false, limit: '256kb' });
   const me = (res: Response) => res.locals.principal as Principal;
-  const audit = (req: Request, res: Response) => (action: string, target: string | null, detail?: string) =>
-    ctx.auth.audit({ actor: actorName(me(res)), action, target, detail, ip: req.ip });
-  const notice = (req: Request) => {
-    const f = NOTICES[String(req.query.n ?? '')];
-    return f ? f(Number(req.query.c ?? 0)) : undefined;
+  const audit = (req: Request, res: Response) => auditAs(ctx.auth, actorName(me(res)), req.ip);
+  // one-shot notices live server-side per session (flash.ts): no URL can put words in the UI
+  const flashKey = (res: Response) => {
+    const p = me(res);
+    return p.kind === 'session' ? p.session.id_hash : undefined;
   };
+  const say = (res: Response, text: string) => {
+    const k = flashKey(res);
+    if (k) ctx.flash.set(k, text);
+  };
+  const notice = (res: Response) => {
+    const k = flashKey(res);
+    return k ? ctx.flash.take(k) : undefined;
+  };
+  const accountPage = (req: Request, res: Response, vars: Record<string, unknown> = {}, status = 200) =>
+    render(req, res, 'account.njk', { title: 'Account', tokens: ctx.auth.allTokens(), users: ctx.auth.users(), notice: notice(res), ...vars }, status);
 
   r.get('/', guard, (req, res) => {
     const all = hostRows(ctx.holder, ctx.store, {});
@@ -43,7 +46,7 @@ export function uiRouter(ctx: WebContext): Router {
     const labels = [...new Set(all.flatMap((h) => h.labels))].sort();
     const counts: Record<string, number> = {};
     for (const h of all) counts[h.state] = (counts[h.state] ?? 0) + 1;
-    render(req, res, 'hosts.njk', { title: 'Hosts', rows, all, roles, labels, states: STATES, filter: f, counts, notice: notice(req), discovered: ctx.store.discovered().length });
+    render(req, res, 'hosts.njk', { title: 'Hosts', rows, all, roles, labels, states: STATES, filter: f, counts, notice: notice(res), discovered: ctx.store.discovered().length });
   });
 
   // no-JS path: the first post shows a confirmation page, the second (confirm=yes) acts
@@ -52,10 +55,15 @@ export function uiRouter(ctx: WebContext): Router {
     const cancel = body.action === 'cancel';
     const names = list(body.hosts).filter((h) => ctx.holder.index.byName(h));
     const back = typeof body.back === 'string' && body.back.startsWith('/?') ? body.back : '/?';
-    if (!names.length) return void res.redirect(303, `${back}&n=none`);
+    if (!names.length) {
+      say(res, 'Nothing selected.');
+      return void res.redirect(303, back);
+    }
     if (body.confirm !== 'yes') return render(req, res, 'confirm.njk', { title: 'Confirm', names, cancel, back });
     const results = reinstallHosts(ctx.installs, names, actorName(me(res)), cancel, audit(req, res), 'web UI');
-    res.redirect(303, `${back}&n=${cancel ? 'cancelled' : 'marked'}&c=${results.filter((x) => x.ok).length}`);
+    const ok = results.filter((x) => x.ok).length;
+    say(res, cancel ? `Reinstall cancelled for ${plural(ok)}.` : `${plural(ok)} marked for reinstall. They install on their next network boot.`);
+    res.redirect(303, back);
   });
 
   r.get('/hosts/:name', guard, (req, res) => {
@@ -75,7 +83,7 @@ export function uiRouter(ctx: WebContext): Router {
       timeline: events.filter((e) => e.kind !== 'log'),
       logs: events.filter((e) => e.kind === 'log'),
       t0: events[0]?.at ?? 0,
-      notice: notice(req),
+      notice: notice(res),
     });
   });
 
@@ -88,14 +96,13 @@ export function uiRouter(ctx: WebContext): Router {
   r.get('/audit', guard, (req, res) => {
     const q = { actor: str(req.query.actor), action: str(req.query.action), target: str(req.query.target), before: Number(req.query.before) || undefined, limit: 100 };
     const rows = ctx.auth.auditLog(q);
-    const more = rows.length === 100 ? rows[rows.length - 1].id : undefined;
+    // the filter values are user text: encoded, or "a&b" would split into two parameters
+    const older = new URLSearchParams({ before: String(rows.at(-1)?.id ?? 0), actor: q.actor ?? '', action: q.action ?? '', target: q.target ?? '' });
+    const more = rows.length === 100 ? `/audit?${older}` : undefined;
     render(req, res, 'audit.njk', { title: 'Audit log', rows, q, more });
   });
 
-  r.get('/account', guard, (req, res) => {
-    const p = me(res);
-    render(req, res, 'account.njk', { title: 'Account', tokens: ctx.auth.tokens(p.user.id), users: ctx.auth.users(), notice: notice(req) });
-  });
+  r.get('/account', guard, (req, res) => accountPage(req, res));
 
   r.post('/account/tokens', form, guard, (req, res) => {
     const p = me(res);
@@ -103,32 +110,40 @@ export function uiRouter(ctx: WebContext): Router {
     const t = ctx.auth.createToken(p.user.id, name);
     audit(req, res)('token.create', p.user.name, `token "${name}" (${t.row.hint}…)`);
     // shown exactly once: only its hash is kept
-    render(req, res, 'account.njk', { title: 'Account', tokens: ctx.auth.tokens(p.user.id), users: ctx.auth.users(), newToken: t.token, newTokenName: name });
+    accountPage(req, res, { newToken: t.token, newTokenName: name });
   });
 
+  // any admin may revoke any user's token (one admin role; a leaked token must die fast)
   r.post('/account/tokens/:id/revoke', form, guard, (req, res) => {
-    const p = me(res);
-    if (ctx.auth.revokeToken(p.user.id, Number(req.params.id))) audit(req, res)('token.revoke', p.user.name, `token id ${req.params.id}`);
-    res.redirect(303, '/account?n=revoked');
+    const gone = ctx.auth.revokeToken(Number(req.params.id));
+    if (gone) {
+      audit(req, res)('token.revoke', gone.user, `token "${gone.name}" (${gone.hint}…, id ${gone.id})`);
+      ctx.hub.recheck(); // its open event streams end now, not at the next heartbeat
+      say(res, `Token "${gone.name}" of ${gone.user} revoked.`);
+    } else say(res, 'That token no longer exists.');
+    res.redirect(303, '/account');
   });
 
-  r.post('/account/users', form, guard, (req, res) => {
+  r.post('/account/users', form, guard, async (req, res) => {
     const b = req.body as Record<string, string>;
     const name = String(b.username ?? '').trim();
     try {
       if (b.password !== b.password2) throw new Error('the two passwords differ');
-      const out = ctx.auth.setUser(name, String(b.password ?? ''), actorName(me(res)));
+      const out = await ctx.auth.setUser(name, String(b.password ?? ''), actorName(me(res)));
       audit(req, res)(out.created ? 'user.add' : 'user.password', name);
-      res.redirect(303, '/account?n=useradded');
+      ctx.hub.recheck();
+      say(res, out.created ? `Admin ${name} added.` : `Password of ${name} changed; their sessions were ended${out.tokensKept ? ` (${out.tokensKept} API token(s) kept: revoke them below if the old password leaked)` : ''}.`);
+      res.redirect(303, '/account');
     } catch (e) {
-      render(req, res, 'account.njk', { title: 'Account', tokens: ctx.auth.tokens(me(res).user.id), users: ctx.auth.users(), userError: (e as Error).message, username: name }, 400);
+      accountPage(req, res, { userError: (e as Error).message, username: name }, 400);
     }
   });
 
   r.get('/events/stream', guard, (req, res) => {
     const p = me(res);
-    // ends when the session does (expiry or logout), checked on each heartbeat
-    const valid = p.kind === 'session' ? () => ctx.sessions.lookupById(p.session.id_hash) : () => true;
+    // re-checked on each heartbeat and whenever credentials change: a stream ends with its
+    // session (expiry, logout, password change) or its API token (revoked, user deleted)
+    const valid = p.kind === 'session' ? () => ctx.sessions.lookupById(p.session.id_hash) : () => ctx.auth.tokenAlive(p.tokenId);
     ctx.hub.attach(req, res, valid);
   });
 

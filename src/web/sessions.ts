@@ -82,8 +82,11 @@ export function clearSessionCookie(req: Request, res: Response): void {
   res.append('Set-Cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${req.secure ? '; Secure' : ''}`);
 }
 
-/** Resolves the caller: `Authorization: Bearer fb_...` first, then the session cookie. */
-export function identify(req: Request, auth: AuthStore, sessions: SessionStore): Principal | null | 'bad-token' {
+/**
+ * Resolves the caller: `Authorization: Bearer fb_...` first, then the session cookie (only when
+ * the UI is on: with web.enabled false nobody can log in, so no cookie may count either).
+ */
+export function identify(req: Request, auth: AuthStore, sessions: SessionStore, o: { sessions?: boolean } = {}): Principal | null | 'bad-token' {
   const h = req.get('authorization');
   if (h) {
     const m = /^Bearer\s+(\S+)$/i.exec(h);
@@ -92,6 +95,7 @@ export function identify(req: Request, auth: AuthStore, sessions: SessionStore):
     if (!found) return 'bad-token';
     return { kind: 'token', user: found.user, tokenName: found.token.name, tokenId: found.token.id };
   }
+  if (o.sessions === false) return null;
   const cookie = parseCookies(req.get('cookie')).get(SESSION_COOKIE);
   if (!cookie) return null;
   const session = sessions.lookup(cookie);

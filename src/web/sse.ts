@@ -13,7 +13,8 @@ import type { Logger } from '../log.js';
 
 interface Client {
   res: Response;
-  /** re-checked on every heartbeat: a stream ends with its session */
+  /** re-checked on every heartbeat, on writes by other processes and on recheck(): a stream
+   * ends with its session or API token */
   valid: () => boolean;
 }
 
@@ -144,6 +145,8 @@ export class SseHub {
       const v = this.readVersion();
       if (v === this.dataVersion) return;
       this.dataVersion = v;
+      // another process wrote: maybe `fleetboot user revoke/del` -- credentials first
+      this.recheck();
       this.broadcastRefresh();
     } catch (e) {
       // the db is closed during shutdown; the next stop() clears this timer
@@ -164,13 +167,24 @@ export class SseHub {
     }
   }
 
-  private beat(): void {
+  /** Ends every stream whose credentials are gone (revoked token, deleted user, logout...). */
+  recheck(): void {
     for (const c of [...this.clients]) {
-      if (!c.valid()) {
-        this.send(c, 'logout', {});
-        c.res.end();
-        this.clients.delete(c);
-      } else c.res.write(': keep-alive\n\n');
+      let ok = false;
+      try {
+        ok = c.valid();
+      } catch (e) {
+        this.o.log.debug({ err: e }, 'SSE credential check failed');
+      }
+      if (ok) continue;
+      this.send(c, 'logout', {});
+      c.res.end();
+      this.clients.delete(c);
     }
+  }
+
+  private beat(): void {
+    this.recheck();
+    for (const c of this.clients) c.res.write(': keep-alive\n\n');
   }
 }

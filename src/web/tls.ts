@@ -2,7 +2,8 @@
 // certificate signed by it are generated (node-forge) and kept in webConfig.https.dir; later
 // starts reuse them. Operators import ca.pem once into their browser instead of clicking
 // through a warning per certificate. A server certificate whose names no longer match the
-// configured hostnames is re-issued from the same CA.
+// configured hostnames, that expires within RENEW_DAYS, or that the CA did not sign is
+// re-issued from the same CA (checked at every start), so browsers keep trusting it.
 import forge from 'node-forge';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ export interface TlsMaterial {
 
 const CA_YEARS = 10;
 const CERT_DAYS = 825; // the longest validity browsers accept for a server certificate
+export const RENEW_DAYS = 30;
+const DAY = 86_400_000;
 
 // forge's RSA key generation is pure JavaScript and takes seconds; Node's is native
 function rsaKey(): forge.pki.rsa.PrivateKey {
@@ -59,7 +62,8 @@ function makeServerCert(ca: { key: forge.pki.rsa.PrivateKey; cert: forge.pki.Cer
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(now.getTime() - 3600_000);
-  cert.validity.notAfter = new Date(now.getTime() + CERT_DAYS * 86_400_000);
+  // never past the CA's own end: a leaf outliving its issuer would not verify anyway
+  cert.validity.notAfter = new Date(Math.min(now.getTime() + CERT_DAYS * DAY, ca.cert.validity.notAfter.getTime()));
   cert.setSubject([{ name: 'commonName', value: names[0] }]);
   cert.setIssuer(ca.cert.subject.attributes);
   cert.setExtensions([
@@ -75,17 +79,34 @@ function makeServerCert(ca: { key: forge.pki.rsa.PrivateKey; cert: forge.pki.Cer
   return { key, cert };
 }
 
-function certNames(pem: string): string[] {
-  const c = forge.pki.certificateFromPem(pem);
+function certNames(c: forge.pki.Certificate): string[] {
   const san = c.getExtension('subjectAltName') as { altNames?: { ip?: string; value?: string }[] } | null;
   return (san?.altNames ?? []).map((a) => a.ip ?? a.value ?? '').sort();
+}
+
+/** Why the server certificate on disk cannot be reused, or null when it can. */
+function staleReason(ca: forge.pki.Certificate, pem: string, names: string[], now: Date): string | null {
+  let c: forge.pki.Certificate;
+  try {
+    c = forge.pki.certificateFromPem(pem);
+  } catch {
+    return 'unreadable';
+  }
+  if (JSON.stringify(certNames(c)) !== JSON.stringify([...names].sort())) return 'names changed';
+  if (c.validity.notAfter.getTime() - now.getTime() < RENEW_DAYS * DAY) return 'expires soon';
+  try {
+    if (!ca.verify(c)) return 'not signed by this CA';
+  } catch {
+    return 'not signed by this CA';
+  }
+  return null;
 }
 
 /**
  * Loads the CA and server certificate from `dir`, creating what is missing. `names` are the
  * DNS names / IP addresses the certificate must cover (first one becomes the CN).
  */
-export function ensureTls(dir: string, names: string[], now = new Date()): TlsMaterial & { created: boolean } {
+export function ensureTls(dir: string, names: string[], now = new Date()): TlsMaterial & { created: boolean; renewed?: string; notAfter: string } {
   const uniq = [...new Set(names.filter(Boolean))];
   if (!uniq.length) uniq.push('localhost');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -100,7 +121,8 @@ export function ensureTls(dir: string, names: string[], now = new Date()): TlsMa
     writeFileSync(f.ca, forge.pki.certificateToPem(ca.cert));
     created = true;
   }
-  const reuse = !created && existsSync(f.key) && existsSync(f.cert) && JSON.stringify(certNames(readFileSync(f.cert, 'utf8'))) === JSON.stringify([...uniq].sort());
+  const renewed = created || !existsSync(f.key) || !existsSync(f.cert) ? undefined : staleReason(ca.cert, readFileSync(f.cert, 'utf8'), uniq, now);
+  const reuse = !created && existsSync(f.key) && existsSync(f.cert) && renewed === null;
   if (!reuse) {
     const s = makeServerCert(ca, uniq, now);
     writeFileSync(f.key, forge.pki.privateKeyToPem(s.key), { mode: 0o600 });
@@ -108,6 +130,8 @@ export function ensureTls(dir: string, names: string[], now = new Date()): TlsMa
     created = true;
   }
   const caPem = readFileSync(f.ca, 'utf8');
+  const leafPem = readFileSync(f.cert, 'utf8');
+  const notAfter = forge.pki.certificateFromPem(leafPem).validity.notAfter.toISOString();
   // the chain goes out with the leaf so clients that trust ca.pem can build the path
-  return { key: readFileSync(f.key, 'utf8'), cert: readFileSync(f.cert, 'utf8') + caPem, ca: caPem, created };
+  return { key: readFileSync(f.key, 'utf8'), cert: leafPem + caPem, ca: caPem, created, notAfter, ...(renewed ? { renewed } : {}) };
 }

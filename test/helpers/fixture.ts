@@ -1,6 +1,7 @@
 // Test fixture: a temp directory with a config, an inventory, templates and boot assets, and
 // a Daemon started on an ephemeral loopback port. Real sockets, real SQLite file.
 import { mkdtempSync, mkdirSync, writeFileSync, cpSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
 import { silentLogger } from '../../src/log.js';
 import type { Clock } from '../../src/install/service.js';
+import { AuthStore } from '../../src/web/auth.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -57,7 +59,11 @@ export interface Fixture {
   cleanup(): void;
 }
 
-export function makeFixture(extraConfig = '', inventory = INVENTORY): Fixture {
+/**
+ * `web` / `cache` replace the body of the fixture's `web:` / `cache:` section (default: both
+ * off). With the UI off /api/v1 still needs credentials: get an API token with `mintToken(d)`.
+ */
+export function makeFixture(extraConfig = '', inventory = INVENTORY, opts: { web?: string; cache?: string } = {}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'fleetboot-test-'));
   const write = (rel: string, text: string | Buffer) => {
     const p = join(dir, rel);
@@ -72,7 +78,7 @@ export function makeFixture(extraConfig = '', inventory = INVENTORY): Fixture {
   write('inventory.yaml', inventory);
   const configFile = write(
     'fleetboot.yaml',
-    `server:\n  address: 127.0.0.1\nhttp:\n  listen: 127.0.0.1\n  port: 0\npaths:\n  db: state/fb.sqlite\n  assets: assets\n  templates: templates\ntftp:\n  enabled: false\ndhcp:\n  enabled: false\nsyslog:\n  enabled: false\ncache:\n  enabled: false\nweb:\n  enabled: false\ninventory: inventory.yaml\n${extraConfig}`,
+    `server:\n  address: 127.0.0.1\nhttp:\n  listen: 127.0.0.1\n  port: 0\npaths:\n  db: state/fb.sqlite\n  assets: assets\n  templates: templates\ntftp:\n  enabled: false\ndhcp:\n  enabled: false\nsyslog:\n  enabled: false\ncache:\n${opts.cache ?? '  enabled: false\n'}web:\n${opts.web ?? '  enabled: false\n'}inventory: inventory.yaml\n${extraConfig}`,
   );
   return { dir, configFile, write, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -85,6 +91,16 @@ export async function startDaemon(fx: Fixture, clock?: Clock, env: NodeJS.Proces
   // the public URL must match the ephemeral port for token URLs in scripts
   const base = `http://127.0.0.1:${d.httpPort}`;
   return { d, base };
+}
+
+/**
+ * An API token for the daemon's /api/v1 (send it as `Authorization: Bearer <token>`): creates
+ * the admin `user` (random password) if needed. The same as `fleetboot user add` + `user token`.
+ */
+export async function mintToken(d: Daemon, user = 'tests', label = 'fixture'): Promise<string> {
+  const auth = new AuthStore(d.db);
+  if (!auth.user(user)) await auth.setUser(user, randomBytes(16).toString('hex'), 'fixture');
+  return auth.createToken(auth.user(user)!.id, label).token;
 }
 
 export function copyRepoTemplates(fx: Fixture) {

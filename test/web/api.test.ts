@@ -2,7 +2,7 @@
 // session expiry, the login rate limit, audit rows, and that a mark reaches the boot path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWeb, login, FakeClock, ADMIN, type WebEnv } from './helper.js';
+import { startWeb, login, loginForm, FakeClock, ADMIN, type WebEnv } from './helper.js';
 import { userCommand } from '../../src/cli/user.js';
 import { silentLogger } from '../../src/log.js';
 import { pino } from 'pino';
@@ -39,17 +39,49 @@ test('without credentials: API 401 with an error code, UI redirects to the login
   assert.equal((await get('/boot.ipxe?mac=52:54:00:aa:00:01')).status, 200);
 });
 
+const formPost = (base: string, path: string, pre: { cookie: string; field: string }, fields: Record<string, string>) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(pre.cookie ? { cookie: pre.cookie } : {}) },
+    body: new URLSearchParams({ ...(pre.field ? { _csrf: pre.field } : {}), ...fields }).toString(),
+    redirect: 'manual',
+  });
+
 test('login sets a strict HttpOnly session cookie; wrong password is 401', async () => {
-  const r = await fetch(`${w.base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `username=${ADMIN.name}&password=${encodeURIComponent(ADMIN.password)}&next=/audit`, redirect: 'manual' });
+  const pre = await loginForm(w.base);
+  assert.match(pre.cookie, /^fb_precsrf=[A-Za-z0-9_-]{32}$/);
+  assert.equal(pre.cookie.slice('fb_precsrf='.length), pre.field, 'double-submit: the form carries the cookie value');
+  const r = await formPost(w.base, '/login', pre, { username: ADMIN.name, password: ADMIN.password, next: '/audit' });
   assert.equal(r.status, 303);
   assert.equal(r.headers.get('location'), '/audit');
-  const c = r.headers.getSetCookie()[0];
+  const c = r.headers.getSetCookie().find((x) => x.startsWith('fb_session='))!;
   assert.match(c, /^fb_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=3600$/);
-  const offsite = await fetch(`${w.base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `username=${ADMIN.name}&password=${encodeURIComponent(ADMIN.password)}&next=//evil.example/`, redirect: 'manual' });
+  const offsite = await formPost(w.base, '/login', pre, { username: ADMIN.name, password: ADMIN.password, next: '//evil.example/' });
   assert.equal(offsite.headers.get('location'), '/', 'never redirects off-site after login');
   const bad = await login(w.base, ADMIN.name, 'wrong password!');
   assert.equal(bad.status, 401);
   assert.equal(bad.cookie, '');
+});
+
+test('login CSRF: a sign-in form post without the pre-session token pair creates no session', async () => {
+  const pre = await loginForm(w.base);
+  const other = await loginForm(w.base);
+  const right = { username: ADMIN.name, password: ADMIN.password };
+  // what a cross-site page can do: post the form, but without our cookie (SameSite) or value
+  for (const [why, p] of [
+    ['no cookie, no field', { cookie: '', field: '' }],
+    ['field but no cookie', { cookie: '', field: pre.field }],
+    ['cookie but no field', { cookie: pre.cookie, field: '' }],
+    ['field of another form', { cookie: pre.cookie, field: other.field }],
+  ] as const) {
+    const r = await formPost(w.base, '/login', p, right);
+    assert.equal(r.status, 403, why);
+    assert.equal(r.headers.getSetCookie().filter((c) => c.startsWith('fb_session=')).length, 0, why);
+    assert.match(await r.text(), /This form expired or did not come from this site/);
+  }
+  assert.equal((await formPost(w.base, '/login', pre, right)).status, 303);
+  // scripts' JSON logins need no pair: no cross-site page can send application/json unpreflighted
+  assert.equal((await login(w.base)).status, 200);
 });
 
 test('hosts filter by role, state, name and label; detail has runs and events', async () => {
@@ -166,7 +198,7 @@ test('login rate limit per address: 429 after loginMaxAttempts failures, even fo
     assert.equal(r.status, 429);
     assert.equal(r.headers.get('retry-after'), '60');
     assert.deepEqual(await errorOf(r), { code: 'FB_RATE_LIMITED', message: 'too many attempts, try again later' });
-    const form = await fetch(`${e.base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'username=admin&password=x' });
+    const form = await formPost(e.base, '/login', await loginForm(e.base), { username: 'admin', password: 'x' });
     assert.equal(form.status, 429);
     assert.match(await form.text(), /Too many failed sign-ins/);
     c.advance(61_000);
@@ -190,9 +222,14 @@ test('first admin via the one-time setup token; then the token stops working', a
     assert.equal(warned[0].level, 40, 'at warn level');
     assert.equal(warned[0].url, `${e.base}/setup?token=${token}`);
     assert.equal((await fetch(`${e.base}/login`)).status, 200);
-    const post = (t: string, name: string) =>
-      fetch(`${e.base}/setup`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t, username: name, password: 'a long password', password2: 'a long password' }).toString(), redirect: 'manual' });
+    const pre = await loginForm(e.base, `/setup?token=${token}`);
+    assert.ok(pre.field);
+    const post = (t: string, name: string, p = pre) => formPost(e.base, '/setup', p, { token: t, username: name, password: 'a long password', password2: 'a long password' });
     assert.equal((await post('wrong', 'root')).status, 403);
+    const csrf = await post(token, 'root', { cookie: '', field: pre.field });
+    assert.equal(csrf.status, 403, 'the setup form needs the pre-session pair too');
+    assert.match(await csrf.text(), /This form expired or did not come from this site/);
+    assert.deepEqual(e.d.db.prepare('SELECT COUNT(*) n FROM users').get(), { n: 0 });
     const ok = await post(token, 'root');
     assert.equal(ok.status, 303);
     assert.match(ok.headers.getSetCookie()[0], /^fb_session=/);
@@ -201,6 +238,26 @@ test('first admin via the one-time setup token; then the token stops working', a
     assert.equal(again.headers.get('location'), '/login');
     assert.deepEqual(e.d.db.prepare('SELECT name FROM users').all(), [{ name: 'root' }]);
     assert.equal((await login(e.base, 'root', 'a long password')).status, 200);
+  } finally {
+    await e.stop();
+  }
+});
+
+test('the setup token expires after setupTokenTtlSeconds (fake clock)', async () => {
+  const c = new FakeClock();
+  const e = await startWeb({ withAdmin: false, clock: c, web: { setupTokenTtlSeconds: 600 } });
+  try {
+    const token = e.web.setupToken()!;
+    const pre = await loginForm(e.base, `/setup?token=${token}`);
+    const post = () => formPost(e.base, '/setup', pre, { token, username: 'root', password: 'a long password', password2: 'a long password' });
+    c.advance(600_000);
+    const r = await post();
+    assert.equal(r.status, 403);
+    assert.match(await r.text(), /That setup token has expired \(they last 10 min\)/);
+    assert.deepEqual(e.d.db.prepare('SELECT COUNT(*) n FROM users').get(), { n: 0 });
+    c.advance(-1); // one millisecond before the end it still works
+    assert.equal((await post()).status, 303);
+    assert.deepEqual(e.d.db.prepare('SELECT name FROM users').all(), [{ name: 'root' }]);
   } finally {
     await e.stop();
   }

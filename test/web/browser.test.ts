@@ -162,5 +162,6 @@ test('discovered page lists unknown MACs with a copyable snippet; the audit page
   assert.match(text, /admin\treinstall\.cancel\tgamma/);
   assert.match(text, /admin\treinstall\.mark\talpha/);
   assert.match(text, /admin\tlogin\tadmin/);
+  assert.match(text, /cli:ops\treinstall\.mark\tbeta/, 'the CLI mark from another process is audited too');
   await shot('07-audit');
 });

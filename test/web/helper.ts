@@ -1,5 +1,6 @@
-// Starts a daemon (fixture) plus a second HTTP server whose app has the web layer mounted, the
-// way the daemon will once it wires createWeb in: same store, installs and database handle.
+// Starts a daemon (fixture, UI off) plus a second HTTP server whose app has a web layer with
+// the UI on (and an injected clock / poll interval): same store, installs and database handle.
+// daemon.test.ts covers the real Daemon wiring with the UI on.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { makeFixture, startDaemon, FakeClock, type Fixture } from '../helpers/fixture.js';
@@ -25,7 +26,7 @@ export interface WebEnv {
 
 export const ADMIN = { name: 'admin', password: 'correct horse battery' };
 
-export async function startWeb(opts: { clock?: Clock; web?: Record<string, unknown>; inventory?: string; withAdmin?: boolean; pollMs?: number; log?: Logger } = {}): Promise<WebEnv> {
+export async function startWeb(opts: { clock?: Clock; web?: Record<string, unknown>; inventory?: string; withAdmin?: boolean; pollMs?: number; heartbeatMs?: number; log?: Logger } = {}): Promise<WebEnv> {
   const fx = makeFixture('install:\n  tokenTtlSeconds: 3600\n  stallSeconds: 600\n  upDeadlineSeconds: 900\n', opts.inventory);
   const { d } = await startDaemon(fx, opts.clock);
   const registry = createRegistry();
@@ -40,6 +41,7 @@ export async function startWeb(opts: { clock?: Clock; web?: Record<string, unkno
     registry,
     clock: opts.clock,
     pollMs: opts.pollMs ?? 200,
+    heartbeatMs: opts.heartbeatMs,
   });
   const app = createApp({
     holder: d.holder,
@@ -56,10 +58,10 @@ export async function startWeb(opts: { clock?: Clock; web?: Record<string, unkno
   const port = (server.address() as AddressInfo).port;
   // URLs handed to installers must point at the server the test talks to
   d.holder.boundHttpPort = port;
-  await web.start();
+  await web.start({});
   if (opts.withAdmin !== false) {
     const { AuthStore } = await import('../../src/web/auth.js');
-    new AuthStore(d.db).setUser(ADMIN.name, ADMIN.password, 'test');
+    await new AuthStore(d.db).setUser(ADMIN.name, ADMIN.password, 'test');
   }
   return {
     fx,
@@ -75,6 +77,14 @@ export async function startWeb(opts: { clock?: Clock; web?: Record<string, unkno
       fx.cleanup();
     },
   };
+}
+
+/** The sign-in form's pre-session CSRF pair: the cookie header value and the hidden field. */
+export async function loginForm(base: string, path = '/login'): Promise<{ cookie: string; field: string }> {
+  const r = await fetch(`${base}${path}`);
+  const cookie = r.headers.getSetCookie().find((c) => c.startsWith('fb_precsrf='))?.split(';')[0] ?? '';
+  const field = /<input type="hidden" name="_csrf" value="([^"]*)">/.exec(await r.text())?.[1] ?? '';
+  return { cookie, field };
 }
 
 /** Logs in with JSON; returns the cookie header value and the session's CSRF token. */

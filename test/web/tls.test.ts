@@ -47,6 +47,37 @@ test('CA + server certificate: chain verifies, names match, files are reused', (
   }
 });
 
+test('a server certificate close to expiry is re-issued from the same CA, never outliving it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fbtls-'));
+  const DAY = 86_400_000;
+  const t0 = new Date(Date.UTC(2026, 0, 1));
+  const at = (days: number) => new Date(t0.getTime() + days * DAY);
+  try {
+    const names = ['fleetboot.lan', 'localhost'];
+    const a = ensureTls(join(dir, 'tls'), names, t0);
+    const notAfter = (pem: string) => new Date(new X509Certificate(pem).validTo).getTime();
+    assert.equal(notAfter(a.cert), t0.getTime() + 825 * DAY);
+    const b = ensureTls(join(dir, 'tls'), names, at(825 - 31));
+    assert.equal(b.created, false, '31 days left: reused');
+    assert.equal(b.cert, a.cert);
+    const c = ensureTls(join(dir, 'tls'), names, at(825 - 29));
+    assert.equal(c.created, true, '29 days left: renewed');
+    assert.equal(c.renewed, 'expires soon');
+    assert.equal(c.ca, a.ca, 'the CA is kept (browsers that imported it keep trusting us)');
+    assert.ok(new X509Certificate(c.cert).verify(new X509Certificate(a.ca).publicKey));
+    assert.equal(notAfter(c.cert), at(825 - 29).getTime() + 825 * DAY);
+    // near the CA's own end the leaf is cut to the CA's validity
+    const caEnd = notAfter(a.ca);
+    const late = new Date(caEnd - 400 * DAY);
+    const d = ensureTls(join(dir, 'tls'), names, late);
+    assert.equal(d.created, true);
+    assert.equal(notAfter(d.cert), caEnd);
+    assert.equal(d.ca, a.ca);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('createWeb().tls() serves HTTPS that trusts ca.pem only; the session cookie is Secure there', async () => {
   const w = await startWeb({ web: { https: { enabled: true, dir: 'tls' } } });
   try {

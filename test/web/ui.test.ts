@@ -27,14 +27,20 @@ test('no-JS reinstall: first post shows how many hosts, the second (confirm=yes)
   assert.equal(w.d.store.isMarked('alpha'), false, 'nothing happens before the confirm');
   const r2 = await form('/reinstall', [['_csrf', s.csrf], ['action', 'mark'], ['hosts', 'alpha'], ['hosts', 'beta'], ['back', '/?role=tiny'], ['confirm', 'yes']]);
   assert.equal(r2.status, 303);
-  assert.equal(r2.headers.get('location'), '/?role=tiny&n=marked&c=2');
+  assert.equal(r2.headers.get('location'), '/?role=tiny', 'the notice does not travel in the URL');
   assert.equal(w.d.store.isMarked('alpha'), true);
-  const page = await (await fetch(`${w.base}/?role=tiny&n=marked&c=2`, { headers: { cookie: s.cookie } })).text();
-  assert.match(page, /2 hosts marked for reinstall\./);
+  const page = await (await fetch(`${w.base}/?role=tiny`, { headers: { cookie: s.cookie } })).text();
+  assert.match(page, /<p class="notice" role="status">2 hosts marked for reinstall\./);
   assert.match(page, /<tr data-host="alpha" class="st-marked">/);
   assert.doesNotMatch(page, /<tr data-host="beta"/, 'server-side filter applies without JS');
+  const again = await (await fetch(`${w.base}/?role=tiny`, { headers: { cookie: s.cookie } })).text();
+  assert.doesNotMatch(again, /class="notice"/, 'shown once');
+  // the old URL-driven notice: a crafted link must not make the UI claim anything
+  const crafted = await (await fetch(`${w.base}/?n=marked&c=1000`, { headers: { cookie: s.cookie } })).text();
+  assert.doesNotMatch(crafted, /class="notice"|1000 hosts/);
   const r3 = await form('/reinstall', [['_csrf', s.csrf], ['action', 'cancel'], ['hosts', 'beta'], ['confirm', 'yes'], ['back', 'https://evil.example/']]);
-  assert.equal(r3.headers.get('location'), '/?&n=cancelled&c=1', 'back is only ever a local hosts-table URL');
+  assert.equal(r3.headers.get('location'), '/?', 'back is only ever a local hosts-table URL');
+  assert.match(await (await fetch(`${w.base}/?`, { headers: { cookie: s.cookie } })).text(), /Reinstall cancelled for 1 host\./);
   const audit = w.d.db.prepare("SELECT actor, action, target, detail FROM audit_log WHERE action LIKE 'reinstall%' ORDER BY id").all();
   assert.deepEqual(audit, [
     { actor: 'admin', action: 'reinstall.mark', target: 'alpha', detail: 'marked (run 1); web UI' },
@@ -94,4 +100,21 @@ test('the event stream needs a login and speaks text/event-stream', async () => 
   await until(/event: event\ndata: \{[^\n]*"message":"hello from the installer"/);
   assert.match(buf, /event: host\ndata: \{"name":"alpha"/);
   ac.abort();
+});
+
+test('the audit log\'s "Older entries" link keeps filter values intact (URL-encoded)', async () => {
+  const { AuthStore } = await import('../../src/web/auth.js');
+  const a = new AuthStore(w.d.db);
+  const actor = 'ops & co?target=x#1';
+  for (let i = 0; i < 105; i++) a.audit({ actor, action: 'reinstall.mark', target: 'alpha', detail: `n${i}` });
+  const page = async (href: string) => (await fetch(`${w.base}${href}`, { headers: { cookie: s.cookie } })).text();
+  const first = await page(`/audit?${new URLSearchParams({ actor, target: 'alpha' })}`);
+  const href = /<a href="([^"]+)" id="older">/.exec(first)![1].replace(/&amp;/g, '&');
+  const q = new URL(href, w.base).searchParams;
+  assert.equal(q.get('actor'), actor);
+  assert.equal(q.get('target'), 'alpha');
+  assert.equal(q.get('action'), '');
+  assert.match(q.get('before')!, /^\d+$/);
+  const second = await page(href);
+  assert.equal((second.match(/<tr class="a-reinstall-mark">/g) ?? []).length, 5, 'the older page has the remaining 5 of 105');
 });
