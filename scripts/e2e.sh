@@ -98,6 +98,9 @@ prepare() { # MODES...: config, assets, payload; called once
     echo "$key" > "$E2E_DIR/assets/tiny/.key"
   fi
   fb check >/dev/null || { fb check; return 1; }
+  # /api/v1 always needs credentials (web.enabled false: API tokens only), as a script would get them
+  FLEETBOOT_SECRET_ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64) fb user add e2e >/dev/null || return 1
+  API_TOKEN=$(fb user token e2e --name e2e) || return 1
 }
 
 start_server() {
@@ -161,7 +164,7 @@ check_run() { # the state fleetboot recorded for HOST, via the CLI and the API
   local host=$1
   fb events "$host" > "$RUN/events.txt" 2>&1 || fail "fleetboot events $host failed"
   fb events "$host" --json > "$RUN/events-cli.json" 2>>"$RUN/events.txt" || fail "fleetboot events --json failed"
-  srv_curl "http://$SRV_IP/api/v1/hosts/$host/events" > "$RUN/events-api.json" || fail "API events request failed"
+  srv_curl -H "Authorization: Bearer $API_TOKEN" "http://$SRV_IP/api/v1/hosts/$host/events" > "$RUN/events-api.json" || fail "API events request failed"
   local out
   out=$("$PY" - "$RUN/events-cli.json" "$RUN/events-api.json" <<'EOF'
 import json, sys
