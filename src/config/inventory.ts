@@ -23,7 +23,10 @@ export const partitioningSchema = z
     disk: z.string().default('/dev/vda'),
     dataLabel: z.string().default('data'),
     dataMount: z.string().default('/data'),
-    rootSizeMiB: z.number().int().positive().default(4096),
+    // root partition size for scheme wipe (honoured by the Debian preseed; kickstart's autopart
+    // and autoinstall's direct layout size root themselves). The rest of the disk becomes the
+    // data partition, so a later keep-data reinstall lays its >= 2 GiB root into this space.
+    rootSizeMiB: z.number().int().min(2048, 'at least 2048: a later keep-data reinstall needs a >= 2 GiB root in the space wipe leaves for the OS').default(4096),
   })
   .strict()
   .default({});
