@@ -29,10 +29,10 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # ipxe + debian-installer so `fleetboot assets fetch` works offline inside the image;
-# libcap2-bin only for setcap (removed again, the file capability stays)
+# libcap2-bin for setcap
 RUN apt-get update && apt-get install -y --no-install-recommends ipxe debian-installer-12-netboot-amd64 ca-certificates libcap2-bin \
     && setcap cap_net_bind_service=+ep "$(readlink -f /usr/local/bin/node)" \
-    && apt-get purge -y libcap2-bin && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
