@@ -1,8 +1,10 @@
 // Wires the subsystems together. Constructor assigns; start() does the I/O in order (state,
 // HTTP, TFTP, DHCP, syslog) and stop() undoes it in reverse. Reload (SIGHUP or a changed file)
-// swaps the config atomically or keeps the old one.
+// swaps the config atomically or keeps the old one; settings only a restart can apply are
+// named in a warning and in /healthz (restartPending).
 import { createServer, type Server } from 'node:http';
 import { watch, type FSWatcher } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './log.js';
 import { ConfigHolder } from './config/holder.js';
@@ -16,6 +18,9 @@ import { createApp } from './http/app.js';
 import { createRegistry, installMetrics, type Registry } from './metrics.js';
 import { prepareWeb, startServers, type Subsystem, type SubsystemContext } from './subsystems.js';
 import { createServer as createHttpsServer } from 'node:https';
+import { restartNeeded } from './config/restart.js';
+import type { Config } from './config/schema.js';
+import { LiveLevel } from './log-level.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -38,7 +43,13 @@ export class Daemon {
   private http?: Server;
   private https?: import('node:https').Server;
   private subsystems: Subsystem[] = [];
-  private watchers: FSWatcher[] = [];
+  /** config directories watched (editors save by rename: a file watch would die with the old inode) */
+  private watchers = new Map<string, FSWatcher>();
+  private watchedFiles = new Set<string>();
+  private started?: Readonly<Config>;
+  private levels?: LiveLevel;
+  /** restart-only settings whose running value differs from the loaded config */
+  restartPending: string[] = [];
   private ticker?: NodeJS.Timeout;
   private reloadTimer?: NodeJS.Timeout;
   private onHup = () => this.reload('SIGHUP');
@@ -58,8 +69,11 @@ export class Daemon {
   async start(): Promise<void> {
     const { log } = this.opts;
     const clock = this.opts.clock ?? systemClock;
+    this.levels = new LiveLevel(log);
+    this.levels.attach();
     this.holder = new ConfigHolder(this.opts.loaded, this.opts.loadOptions, log.child({ subsystem: 'config' }));
     const cfg = this.holder.config;
+    this.started = cfg;
     this.db = openDatabase(cfg.paths.db);
     this.store = new RunStore(this.db);
     this.registry = createRegistry();
@@ -85,7 +99,7 @@ export class Daemon {
       mirror: sub.mirror,
       cacheStats: sub.cacheStats,
       web: sub.web,
-      health: () => ({ subsystems: this.subsystems.map((s) => s.name) }),
+      health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });
     if (cfg.http.enabled) {
       this.http = createServer(app);
@@ -121,40 +135,62 @@ export class Daemon {
     }, this.opts.tickMs ?? 5000);
     this.ticker.unref();
     process.on('SIGHUP', this.onHup);
-    if (this.opts.watch !== false) {
-      for (const f of this.holder.current.files) {
-        try {
-          // editors replace files (rename): debounce and re-read whatever is there
-          this.watchers.push(watch(f, () => this.scheduleReload(`file changed: ${f}`)));
-        } catch (e) {
-          log.warn({ err: e, file: f }, 'cannot watch config file; reload with SIGHUP');
-        }
+    this.watchFiles(this.holder.current.files);
+  }
+
+  /** Watches the directories holding `files`; any change to one of them schedules a reload. */
+  private watchFiles(files: string[]) {
+    if (this.opts.watch === false) return;
+    this.watchedFiles = new Set(files);
+    const dirs = new Set(files.map((f) => dirname(f)));
+    for (const [dir, w] of this.watchers) if (!dirs.has(dir)) (w.close(), this.watchers.delete(dir));
+    for (const dir of dirs) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, (_ev, name) => {
+          const file = name ? join(dir, name.toString()) : undefined;
+          if (!file || this.watchedFiles.has(file)) this.scheduleReload(`file changed: ${file ?? dir}`);
+        });
+        w.on('error', (e) => this.opts.log.warn({ err: e, dir }, 'config directory watch failed; reload with SIGHUP'));
+        this.watchers.set(dir, w);
+      } catch (e) {
+        this.opts.log.warn({ err: e, dir }, 'cannot watch config directory; reload with SIGHUP');
       }
     }
   }
 
   private scheduleReload(why: string) {
     clearTimeout(this.reloadTimer);
+    // editors write in several steps (truncate, write, rename): read once they are done
     this.reloadTimer = setTimeout(() => this.reload(why), 300);
     this.reloadTimer.unref();
   }
 
   reload(why: string): boolean {
-    this.opts.log.info({ why }, 'reloading config');
+    const { log } = this.opts;
+    log.info({ why }, 'reloading config');
+    const prev = this.holder.config;
     const r = this.holder.reload();
-    if (r.ok) {
-      // files may have been replaced: re-arm the watchers on the new inodes
-      for (const w of this.watchers.splice(0)) w.close();
-      if (this.opts.watch !== false) for (const f of this.holder.current.files) this.watchers.push(watch(f, () => this.scheduleReload(`file changed: ${f}`)));
+    // watch what the attempt read too: a fix may go into a file only the new config names
+    this.watchFiles([...new Set([...this.holder.current.files, ...r.files])]);
+    if (!r.ok) return false;
+    const next = this.holder.config;
+    if (next.log.level !== prev.log.level) {
+      this.levels?.set(next.log.level);
+      log.info({ level: next.log.level }, 'log level changed');
     }
-    return r.ok;
+    this.restartPending = restartNeeded(this.started!, next);
+    if (this.restartPending.length) log.warn({ restartPending: this.restartPending }, `config reloaded; these changes need a restart: ${this.restartPending.join(', ')}`);
+    return true;
   }
 
   async stop(): Promise<void> {
     process.off('SIGHUP', this.onHup);
     clearInterval(this.ticker);
     clearTimeout(this.reloadTimer);
-    for (const w of this.watchers.splice(0)) w.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    this.levels?.detach();
     for (const s of this.subsystems.reverse()) {
       try {
         await s.stop();

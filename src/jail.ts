@@ -3,6 +3,7 @@
 //  - no NUL, no backslash (Windows-style TFTP clients send them; we refuse rather than guess),
 //  - the request is treated as relative even if it starts with "/" (TFTP clients often do),
 //    but ".." segments are refused outright instead of being normalised away,
+//  - hidden (dot-prefixed) names are refused,
 //  - the final realpath (after following symlinks) must still be inside the root's realpath,
 //    so a symlink pointing out of the tree is refused too.
 import { realpath, stat } from 'node:fs/promises';
@@ -16,7 +17,9 @@ export type JailResult =
 export function normaliseRequestPath(raw: string): string | null {
   if (raw.includes('\0') || raw.includes('\\')) return null;
   const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.some((p) => p === '..')) return null;
+  // ".." is refused rather than normalised; hidden names are never served (among them the
+  // staging files of `fleetboot assets fetch` while it writes into the served directory)
+  if (parts.some((p) => p === '..' || p.startsWith('.'))) return null;
   return parts.join('/');
 }
 

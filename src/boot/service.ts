@@ -44,9 +44,12 @@ export class BootService {
     return `${this.holder.publicUrl}/assets/${path.split('/').map(encodeURIComponent).join('/')}`;
   }
 
-  /** Kernel command line and paths for an install answer (cmdline is a template: it carries the run's token URLs). */
-  private installParts(answer: Extract<BootAnswer, { action: 'install' }>, rh: ResolvedHost) {
-    const run = this.store.run(answer.runId)!;
+  /**
+   * Records the boot (which may issue the run a new token: see InstallService.bootServed), then
+   * renders the kernel command line, a template carrying the run's token URLs.
+   */
+  private installParts(answer: Extract<BootAnswer, { action: 'install' }>, rh: ResolvedHost, ip?: string) {
+    const run = this.installs.bootServed(answer.host, answer.runId, ip) ?? this.store.run(answer.runId)!;
     const ctx = buildContext(this.holder, rh, { id: run.id, token: run.token });
     return { cmdline: this.renderer().renderString(answer.cmdline, ctx), title: `installing ${answer.role} on ${answer.host} (run ${run.id})` };
   }
@@ -57,9 +60,8 @@ export class BootService {
     let script: string | null;
     switch (answer.action) {
       case 'install': {
-        const p = this.installParts(answer, rh!);
+        const p = this.installParts(answer, rh!, client.ip);
         script = ipxeInstallScript({ kernelUrl: this.assetUrl(answer.kernel), initrdUrl: this.assetUrl(answer.initrd), cmdline: p.cmdline, title: p.title });
-        this.installs.bootServed(answer.host, answer.runId, client.ip);
         break;
       }
       case 'discovery':
@@ -88,8 +90,7 @@ export class BootService {
       const mac = normaliseMac(m[1])!;
       const { answer, rh } = this.decide({ mac, arch: 'bios', kind: 'pxe', via: 'tftp', ip: client.address });
       if (answer.action === 'install') {
-        const parts = this.installParts(answer, rh!);
-        this.installs.bootServed(answer.host, answer.runId, client.address);
+        const parts = this.installParts(answer, rh!, client.address);
         return Buffer.from(pxelinuxInstall({ kernel: answer.kernel, initrd: answer.initrd, cmdline: parts.cmdline, title: parts.title }));
       }
       if (answer.action === 'discovery') return Buffer.from(pxelinuxInstall({ ...answer, title: 'discovery image' }));

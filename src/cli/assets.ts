@@ -2,36 +2,21 @@
 // package, version and sha256 in boot-assets/MANIFEST.json. Packages are fetched with
 // `apt-get download` (no root needed, nothing installed); if that fails (no apt lists, no
 // network) and the package is installed locally, the installed files are copied instead.
+// A running daemon may be serving the directory meanwhile: every file is staged under a hidden
+// name next to its destination (same filesystem; the Jail never serves dot-names) and renamed
+// into place, so a reader sees the old file or the new one, never a partial one. MANIFEST.json
+// is rewritten (by rename as well) after each package, so it always describes what is there.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
+import { ASSET_SOURCES, type AssetSource } from '../config/asset-sources.js';
 
-interface AssetSource {
-  pkg: string;
-  files: { from: string; to: string }[];
-}
+export { ASSET_SOURCES } from '../config/asset-sources.js';
 
-const DI = 'usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64';
-export const ASSET_SOURCES: AssetSource[] = [
-  {
-    pkg: 'ipxe',
-    files: [
-      { from: 'usr/lib/ipxe/undionly.kpxe', to: 'undionly.kpxe' },
-      { from: 'usr/lib/ipxe/ipxe.efi', to: 'ipxe.efi' },
-      { from: 'usr/lib/ipxe/snponly.efi', to: 'snponly.efi' },
-    ],
-  },
-  {
-    pkg: 'debian-installer-12-netboot-amd64',
-    files: [
-      { from: `${DI}/linux`, to: 'debian-12/linux' },
-      { from: `${DI}/initrd.gz`, to: 'debian-12/initrd.gz' },
-    ],
-  },
-];
+export type AssetOrigin = 'apt-get download' | 'installed package';
 
 export interface ManifestEntry {
   file: string;
@@ -39,10 +24,9 @@ export interface ManifestEntry {
   version: string;
   sha256: string;
   size: number;
-  source: 'apt-get download' | 'installed package';
+  source: AssetOrigin;
+  fetchedAt: string;
 }
-
-const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 function fromDownload(src: AssetSource, work: string): { root: string; version: string } | null {
   try {
@@ -68,6 +52,65 @@ function fromInstalled(src: AssetSource): { root: string; version: string } | nu
   }
 }
 
+/** A hidden name in the destination's own directory: rename(2) within one filesystem is atomic. */
+const stagingName = (dest: string) => join(dirname(dest), `.${basename(dest)}.${process.pid}-${randomBytes(4).toString('hex')}.partial`);
+
+function durable(file: string) {
+  const fd = openSync(file, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Puts one package's files into `assetsDir` (each staged, then all renamed into place) and
+ * records them in MANIFEST.json, replacing older entries for the same files.
+ */
+export function installFiles(assetsDir: string, pkg: { name: string; version: string; source: AssetOrigin }, files: { src: string; to: string }[]): ManifestEntry[] {
+  const staged: { tmp: string; dest: string; entry: ManifestEntry }[] = [];
+  const fetchedAt = new Date().toISOString();
+  try {
+    for (const f of files) {
+      const dest = join(assetsDir, f.to);
+      mkdirSync(dirname(dest), { recursive: true });
+      const tmp = stagingName(dest);
+      copyFileSync(f.src, tmp);
+      durable(tmp);
+      // hash what will be served: the staged bytes
+      const bytes = readFileSync(tmp);
+      const entry: ManifestEntry = { file: f.to, package: pkg.name, version: pkg.version, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, source: pkg.source, fetchedAt };
+      staged.push({ tmp, dest, entry });
+    }
+    for (const s of staged) renameSync(s.tmp, s.dest);
+  } catch (e) {
+    for (const s of staged) rmSync(s.tmp, { force: true });
+    throw e;
+  }
+  const entries = staged.map((s) => s.entry);
+  writeManifest(assetsDir, entries);
+  return entries;
+}
+
+export function readManifest(assetsDir: string): ManifestEntry[] {
+  try {
+    return (JSON.parse(readFileSync(join(assetsDir, 'MANIFEST.json'), 'utf8')) as { files?: ManifestEntry[] }).files ?? [];
+  } catch {
+    return [];
+  }
+}
+
+function writeManifest(assetsDir: string, entries: ManifestEntry[]) {
+  const replaced = new Set(entries.map((e) => e.file));
+  const files = readManifest(assetsDir).filter((e) => !replaced.has(e.file)).concat(entries);
+  const dest = join(assetsDir, 'MANIFEST.json');
+  const tmp = stagingName(dest);
+  writeFileSync(tmp, JSON.stringify({ updatedAt: new Date().toISOString(), files }, null, 2) + '\n');
+  durable(tmp);
+  renameSync(tmp, dest);
+}
+
 export async function fetchAssets(assetsDir: string, log: (s: string) => void = console.log): Promise<ManifestEntry[]> {
   mkdirSync(assetsDir, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'fleetboot-assets-'));
@@ -76,24 +119,14 @@ export async function fetchAssets(assetsDir: string, log: (s: string) => void = 
     for (const src of ASSET_SOURCES) {
       const got = fromDownload(src, work) ?? fromInstalled(src);
       if (!got) throw new Error(`cannot get package ${src.pkg}: apt-get download failed and it is not installed (run apt-get update?)`);
-      const how = got.root === '/' ? 'installed package' : 'apt-get download';
-      for (const f of src.files) {
-        const dest = join(assetsDir, f.to);
-        mkdirSync(dirname(dest), { recursive: true });
-        // copy to a temp name then rename-by-copy: a running daemon never serves a half file
-        const tmp = `${dest}.partial`;
-        copyFileSync(join(got.root, f.from), tmp);
-        copyFileSync(tmp, dest);
-        rmSync(tmp);
-        const entry: ManifestEntry = { file: f.to, package: src.pkg, version: got.version, sha256: sha256(dest), size: readFileSync(dest).length, source: how };
-        out.push(entry);
-        log(`${f.to}  ${src.pkg} ${got.version}  sha256 ${entry.sha256.slice(0, 16)}…  (${how})`);
-      }
+      const source: AssetOrigin = got.root === '/' ? 'installed package' : 'apt-get download';
+      const entries = installFiles(assetsDir, { name: src.pkg, version: got.version, source }, src.files.map((f) => ({ src: join(got.root, f.from), to: f.to })));
+      for (const e of entries) log(`${e.file}  ${src.pkg} ${got.version}  sha256 ${e.sha256.slice(0, 16)}…  (${source})`);
+      out.push(...entries);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  writeFileSync(join(assetsDir, 'MANIFEST.json'), JSON.stringify({ fetchedAt: new Date().toISOString(), files: out }, null, 2) + '\n');
   return out;
 }
 

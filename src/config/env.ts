@@ -24,7 +24,8 @@ const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCas
 /** Env variables that are not settings (secrets and process-level knobs). */
 export const RESERVED_ENV = new Set(['FLEETBOOT_CONFIG', 'FLEETBOOT_TEST_CONCURRENCY', 'FLEETBOOT_TEST_TIMEOUT', 'FLEETBOOT_LOG_LEVEL']);
 
-export function envLeaves(schema: z.ZodTypeAny, prefix: string[] = [], skip = new Set(['roles', 'hosts', 'inventory'])): EnvLeaf[] {
+// roles and hosts are the inventory: they live in files (FLEETBOOT_INVENTORY names one)
+export function envLeaves(schema: z.ZodTypeAny, prefix: string[] = [], skip = new Set(['roles', 'hosts'])): EnvLeaf[] {
   const t = unwrap(schema);
   if (t instanceof z.ZodObject) {
     const out: EnvLeaf[] = [];
@@ -37,11 +38,6 @@ export function envLeaves(schema: z.ZodTypeAny, prefix: string[] = [], skip = ne
   const env = 'FLEETBOOT_' + prefix.map(snake).join('_');
   const kind = t instanceof z.ZodNumber ? 'number' : t instanceof z.ZodBoolean ? 'boolean' : t instanceof z.ZodString || t instanceof z.ZodEnum ? 'string' : 'json';
   return [{ path: prefix, env, kind }];
-}
-
-export interface EnvError {
-  env: string;
-  message: string;
 }
 
 function parseValue(leaf: EnvLeaf, raw: string): unknown {
@@ -68,11 +64,21 @@ function parseValue(leaf: EnvLeaf, raw: string): unknown {
   }
 }
 
-/** Applies FLEETBOOT_* overrides onto a raw (pre-validation) config object, in place. */
-export function applyEnv(raw: Record<string, unknown>, schema: z.ZodTypeAny, env: NodeJS.ProcessEnv): { applied: string[]; errors: EnvError[] } {
+export interface EnvError {
+  env: string;
+  /** the setting, when the variable names one */
+  path?: string[];
+  message: string;
+}
+
+/**
+ * Applies FLEETBOOT_* overrides onto a raw (pre-validation) config object, in place. `applied`
+ * says which setting came from which variable, so later errors blame the variable, not a file.
+ */
+export function applyEnv(raw: Record<string, unknown>, schema: z.ZodTypeAny, env: NodeJS.ProcessEnv): { applied: EnvLeaf[]; errors: EnvError[] } {
   const leaves = envLeaves(schema);
   const known = new Set(leaves.map((l) => l.env));
-  const applied: string[] = [];
+  const applied: EnvLeaf[] = [];
   const errors: EnvError[] = [];
   for (const leaf of leaves) {
     const v = env[leaf.env];
@@ -85,9 +91,9 @@ export function applyEnv(raw: Record<string, unknown>, schema: z.ZodTypeAny, env
         node = node[key] as Record<string, unknown>;
       }
       node[leaf.path[leaf.path.length - 1]] = value;
-      applied.push(leaf.env);
+      applied.push(leaf);
     } catch (e) {
-      errors.push({ env: leaf.env, message: (e as Error).message });
+      errors.push({ env: leaf.env, path: leaf.path, message: (e as Error).message });
     }
   }
   for (const name of Object.keys(env)) {

@@ -91,19 +91,23 @@ export class ConfigHolder extends EventEmitter {
     return this.idx;
   }
 
-  /** Re-reads the files. On error the old config stays; returns the errors. */
-  reload(): { ok: boolean; errors: ConfigError[] } {
+  /**
+   * Re-reads the files. On error the old config stays; returns the errors. `files` is what the
+   * attempt read (or tried to), so a watcher can follow a file the new config names.
+   */
+  reload(): { ok: boolean; errors: ConfigError[]; files: string[] } {
     const r = loadConfig(this.opts);
     if (!r.ok) {
       this.log?.error({ errors: r.errors.map(formatError) }, 'config reload failed; keeping the running config');
       this.emit('reload-failed', r.errors);
-      return { ok: false, errors: r.errors };
+      return { ok: false, errors: r.errors, files: r.files };
     }
     const prev = this.loaded;
     this.loaded = r.loaded;
     this.idx = new InventoryIndex(r.loaded.config);
+    for (const w of r.loaded.warnings) this.log?.warn(formatError(w));
     this.log?.info({ hosts: r.loaded.config.hosts.length, roles: Object.keys(r.loaded.config.roles).length }, 'config reloaded');
     this.emit('reloaded', r.loaded, prev);
-    return { ok: true, errors: [] };
+    return { ok: true, errors: [], files: r.loaded.files };
   }
 }

@@ -1,5 +1,6 @@
 // Inventory schema: roles and hosts, meant to live in git next to the config.
 import { z } from 'zod';
+import { fromZod, type Issue } from './issues.js';
 
 const MAC_RE = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -23,7 +24,10 @@ export const partitioningSchema = z
     disk: z.string().default('/dev/vda'),
     dataLabel: z.string().default('data'),
     dataMount: z.string().default('/data'),
-    rootSizeMiB: z.number().int().positive().default(4096),
+    // root partition size for scheme wipe (honoured by the Debian preseed; kickstart's autopart
+    // and autoinstall's direct layout size root themselves). The rest of the disk becomes the
+    // data partition, so a later keep-data reinstall lays its >= 2 GiB root into this space.
+    rootSizeMiB: z.number().int().min(2048, 'at least 2048: a later keep-data reinstall needs a >= 2 GiB root in the space wipe leaves for the OS').default(4096),
   })
   .strict()
   .default({});
@@ -71,37 +75,94 @@ export type Role = z.infer<typeof roleSchema>;
 export type Host = z.infer<typeof hostSchema>;
 export type Inventory = z.infer<typeof inventorySchema>;
 
-export interface InventoryIssue {
-  path: (string | number)[];
-  message: string;
+/**
+ * Roles and hosts validated one by one, so one bad host neither hides the errors of another
+ * nor the cross-checks (duplicates, unknown roles) that do not depend on it.
+ */
+export interface CheckedInventory {
+  roles: Record<string, Role>;
+  hosts: Host[];
+  issues: Issue[];
 }
 
-/** Cross-reference checks zod cannot express: unknown roles, duplicate names/MACs/addresses. */
-export function crossCheckInventory(inv: Inventory): InventoryIssue[] {
-  const issues: InventoryIssue[] = [];
+export function validateInventory(raw: { roles?: unknown; hosts?: unknown }): CheckedInventory {
+  const issues: Issue[] = [];
+  const roles: Record<string, Role> = {};
+  const present = new Set<string>();
+  if (raw.roles !== undefined && raw.roles !== null) {
+    if (typeof raw.roles !== 'object' || Array.isArray(raw.roles)) issues.push({ path: ['roles'], message: 'expected a mapping of role name -> role' });
+    else {
+      for (const [name, value] of Object.entries(raw.roles as Record<string, unknown>)) {
+        present.add(name);
+        let ok = true;
+        if (!NAME_RE.test(name)) (issues.push({ path: ['roles', name], message: 'role names are DNS labels' }), (ok = false));
+        const r = roleSchema.safeParse(value ?? {});
+        if (!r.success) (issues.push(...fromZod(r.error, ['roles', name])), (ok = false));
+        else if (ok) roles[name] = r.data;
+      }
+    }
+  }
+  const hosts: Host[] = [];
+  let rawHosts: unknown[] = [];
+  if (raw.hosts !== undefined && raw.hosts !== null) {
+    if (!Array.isArray(raw.hosts)) issues.push({ path: ['hosts'], message: 'expected a list of hosts' });
+    else rawHosts = raw.hosts;
+  }
+  rawHosts.forEach((h, i) => {
+    const r = hostSchema.safeParse(h);
+    if (r.success) hosts.push(r.data);
+    else issues.push(...fromZod(r.error, ['hosts', i]));
+  });
+  issues.push(...crossCheckInventory(rawHosts, roles, present));
+  return { roles, hosts, issues };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * Cross-reference checks zod cannot express: unknown roles, duplicate names/MACs/addresses,
+ * install roles without kernel/initrd/template. They read each field that is valid on its
+ * own, even from a host that has other errors. `present` holds every role name defined,
+ * valid or not: a reference to an invalid role is not also "unknown".
+ */
+export function crossCheckInventory(rawHosts: unknown[], roles: Record<string, Role>, present: Set<string> = new Set(Object.keys(roles))): Issue[] {
+  const issues: Issue[] = [];
   const names = new Map<string, number>();
   const macs = new Map<string, string>();
   const addrs = new Map<string, string>();
-  inv.hosts.forEach((h, i) => {
-    if (names.has(h.name)) issues.push({ path: ['hosts', i, 'name'], message: `duplicate host name "${h.name}" (also hosts[${names.get(h.name)}])` });
-    else names.set(h.name, i);
-    h.macs.forEach((m, j) => {
-      const other = macs.get(m);
-      if (other !== undefined) issues.push({ path: ['hosts', i, 'macs', j], message: `MAC ${m} is already used by host "${other}"` });
-      else macs.set(m, h.name);
-    });
-    if (h.address) {
-      const other = addrs.get(h.address);
-      if (other !== undefined) issues.push({ path: ['hosts', i, 'address'], message: `address ${h.address} is already used by host "${other}"` });
-      else addrs.set(h.address, h.name);
+  rawHosts.forEach((raw, i) => {
+    if (!raw || typeof raw !== 'object') return;
+    const h = raw as Record<string, unknown>;
+    const label = str(h.name) ?? `hosts[${i}]`;
+    const name = str(h.name);
+    if (name !== undefined) {
+      if (names.has(name)) issues.push({ path: ['hosts', i, 'name'], message: `duplicate host name "${name}" (also hosts[${names.get(name)}])` });
+      else names.set(name, i);
     }
+    if (Array.isArray(h.macs)) {
+      h.macs.forEach((m, j) => {
+        const parsed = mac.safeParse(m);
+        if (!parsed.success) return;
+        const other = macs.get(parsed.data);
+        if (other !== undefined) issues.push({ path: ['hosts', i, 'macs', j], message: `MAC ${parsed.data} is already used by host "${other}"` });
+        else macs.set(parsed.data, label);
+      });
+    }
+    const addr = ipv4.safeParse(h.address);
+    if (addr.success) {
+      const other = addrs.get(addr.data);
+      if (other !== undefined) issues.push({ path: ['hosts', i, 'address'], message: `address ${addr.data} is already used by host "${other}"` });
+      else addrs.set(addr.data, label);
+    }
+    if (!Array.isArray(h.roles)) return;
     h.roles.forEach((r, j) => {
-      if (!inv.roles[r]) issues.push({ path: ['hosts', i, 'roles', j], message: `unknown role "${r}" (known: ${Object.keys(inv.roles).join(', ') || 'none'})` });
+      if (typeof r === 'string' && !present.has(r)) issues.push({ path: ['hosts', i, 'roles', j], message: `unknown role "${r}" (known: ${[...present].join(', ') || 'none'})` });
     });
-    const install = inv.roles[h.roles[0]];
+    const first = str(h.roles[0]);
+    const install = first !== undefined ? roles[first] : undefined;
     if (install) {
       const missing = (['kernel', 'initrd', 'template'] as const).filter((k) => !install[k]);
-      if (missing.length) issues.push({ path: ['hosts', i, 'roles', 0], message: `role "${h.roles[0]}" is this host's install role (listed first) but has no ${missing.join(', ')}` });
+      if (missing.length) issues.push({ path: ['hosts', i, 'roles', 0], message: `role "${first}" is this host's install role (listed first) but has no ${missing.join(', ')}` });
     }
   });
   return issues;

@@ -1,18 +1,27 @@
 // Loads config (+ optional separate inventory) from YAML, applies FLEETBOOT_* env overrides,
-// validates everything against the one schema and reports every problem at once with file,
-// line and path. A config is either wholly valid (and then deep-frozen) or not loaded at all.
+// validates everything against the one schema and reports every problem at once: each error
+// names the file and line, or the environment variable, it comes from. The config file and the
+// inventory are parsed independently, each config section, role and host is validated on its
+// own, and every cross-check whose inputs are valid runs. A config is either wholly valid (and
+// then deep-frozen) or not loaded at all.
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, type Document } from 'yaml';
-import nunjucks from 'nunjucks';
 import { configSchema, type Config } from './schema.js';
-import { crossCheckInventory } from './inventory.js';
-import { applyEnv } from './env.js';
+import { validateInventory, type CheckedInventory } from './inventory.js';
+import { applyEnv, type EnvLeaf } from './env.js';
 import { DEMO_CONFIG_YAML, DEMO_NAME } from './demo.js';
+import { packageRoot } from './package-root.js';
+import { fromZod, type Issue } from './issues.js';
+import { checkBootAndDhcp, checkRoles, type ValidSections } from './checks.js';
+import { contentOf, findSecrets, formatPath, lineOf, readYaml, salvageString, type Source } from './yaml-source.js';
+
+export { formatPath } from './yaml-source.js';
 
 export interface ConfigError {
   file: string; // file name, "<demo>" or "env"
   line?: number;
+  /** the FLEETBOOT_* variable the value came from (file is then "env") */
+  env?: string;
   path: string; // dotted path, e.g. hosts[2].macs[0]
   message: string;
 }
@@ -21,63 +30,14 @@ export interface LoadedConfig {
   config: Readonly<Config>;
   /** files the config was read from (watched for reload) */
   files: string[];
-  /** directory relative paths in the config are resolved against */
+  /** directory relative paths in the config file are resolved against */
   baseDir: string;
   publicUrl: string;
   warnings: ConfigError[];
 }
 
-export type LoadResult = { ok: true; loaded: LoadedConfig } | { ok: false; errors: ConfigError[] };
-
-interface Source {
-  file: string;
-  doc: Document;
-  lines: LineCounter;
-}
-
-function readYaml(file: string, text: string, errors: ConfigError[]): Source | null {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    for (const e of doc.errors) errors.push({ file, line: lines.linePos(e.pos[0]).line, path: '', message: e.message.split('\n')[0] });
-    return null;
-  }
-  if (doc.contents !== null && !isMap(doc.contents)) {
-    errors.push({ file, line: 1, path: '', message: 'the top level must be a mapping (key: value)' });
-    return null;
-  }
-  return { file, doc, lines };
-}
-
-export function formatPath(path: (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-function lineOf(src: Source, path: (string | number)[]): number | undefined {
-  // walk up until a node exists (a missing key is reported at its parent)
-  for (let n = path.length; n >= 0; n--) {
-    const node = src.doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node && node.range) return src.lines.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
-
-const SECRET_KEY = /(password|secret|token|private_?key|api_?key)$/i;
-
-/** Secrets come from env only: a secret-looking key with a literal value in YAML is refused. */
-function findSecrets(node: unknown, path: (string | number)[], out: (string | number)[][]): void {
-  if (isMap(node)) {
-    for (const item of node.items) {
-      const key = String((item.key as { value?: unknown })?.value ?? item.key);
-      const p = [...path, key];
-      const v = item.value as { value?: unknown } | null;
-      if (SECRET_KEY.test(key) && v && typeof v.value === 'string' && v.value !== '') out.push(p);
-      findSecrets(item.value, p, out);
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((it, i) => findSecrets(it, [...path, i], out));
-  }
-}
+/** On failure, `files` still lists what was (or would have been) read: reload watches them. */
+export type LoadResult = { ok: true; loaded: LoadedConfig } | { ok: false; errors: ConfigError[]; files: string[] };
 
 export interface LoadOptions {
   file?: string; // undefined -> embedded demo
@@ -85,123 +45,147 @@ export interface LoadOptions {
   cwd?: string;
 }
 
+// Relative paths are relative to where they were written: a value in the config file to that
+// file's directory (the demo's to fleetboot's package directory), a FLEETBOOT_* value to the
+// working directory. Resolved here, so every subsystem sees absolute paths.
+const PATH_SETTINGS = [['paths', 'db'], ['paths', 'assets'], ['paths', 'templates'], ['cache', 'dir'], ['web', 'https', 'dir']] as const;
+
+type Path = (string | number)[];
+
 export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const errors: ConfigError[] = [];
   const warnings: ConfigError[] = [];
   const files: string[] = [];
-  let main: Source | null;
-  let baseDir = cwd;
-  if (opts.file) {
-    const file = resolve(cwd, opts.file);
-    baseDir = dirname(file);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      return { ok: false, errors: [{ file, path: '', message: `cannot read: ${(e as Error).message}` }] };
-    }
-    files.push(file);
-    main = readYaml(file, text, errors);
-  } else {
-    main = readYaml(DEMO_NAME, DEMO_CONFIG_YAML, errors);
-  }
-  if (!main) return { ok: false, errors };
-  const raw = (main.doc.toJS() ?? {}) as Record<string, unknown>;
 
-  // separate inventory file: its roles/hosts are merged in; errors point into it
+  // --- the main file (or the embedded demo)
+  const mainName = opts.file ? resolve(cwd, opts.file) : DEMO_NAME;
+  const baseDir = opts.file ? dirname(mainName) : packageRoot();
+  let main: Source | null = null;
+  const text = opts.file ? readText(mainName, errors) : DEMO_CONFIG_YAML;
+  if (opts.file) files.push(mainName);
+  if (text !== undefined) {
+    const r = readYaml(mainName, text);
+    main = r.src;
+    for (const e of r.errors) errors.push({ file: mainName, line: e.line, path: '', message: e.message });
+  }
+  const mainValid = main?.ok === true;
+  const raw: Record<string, unknown> = main && mainValid ? contentOf(main) : {};
+  const fileInventory = mainValid ? raw.inventory : main ? salvageString(main, 'inventory') : undefined;
+
+  // --- environment overrides
+  const envResult = applyEnv(raw, configSchema, env);
+  const fromEnv = envResult.applied;
+  const envFor = (path: Path): EnvLeaf | undefined => fromEnv.find((l) => l.path.every((k, i) => path[i] === k));
+  for (const e of envResult.errors) errors.push({ file: 'env', env: e.env, path: e.path?.join('.') ?? '', message: e.message });
+
+  // --- the inventory file, parsed on its own
   let inv: Source | null = null;
-  if (typeof raw.inventory === 'string') {
-    const invFile = resolve(baseDir, raw.inventory);
-    if (!existsSync(invFile)) {
-      errors.push({ file: main.file, line: lineOf(main, ['inventory']), path: 'inventory', message: `inventory file not found: ${invFile}` });
+  // roles/hosts can be validated when the file holding them parsed
+  let inventoryKnown = mainValid;
+  const invFromEnv = envFor(['inventory']) !== undefined;
+  const invSetting = invFromEnv ? raw.inventory : fileInventory;
+  if (typeof invSetting === 'string') {
+    const invFile = resolve(invFromEnv ? cwd : baseDir, invSetting);
+    files.push(invFile);
+    // the demo's example inventory gives way to the one named
+    if (!opts.file) (delete raw.roles, delete raw.hosts);
+    const invText = existsSync(invFile) ? readText(invFile, errors) : undefined;
+    if (invText === undefined) {
+      inventoryKnown = false;
+      // an inventory name read from a file with syntax errors may itself be garbled: say nothing
+      if (!existsSync(invFile) && (mainValid || invFromEnv)) errors.push(place(['inventory'], `inventory file not found: ${invFile}`));
     } else {
-      files.push(invFile);
-      inv = readYaml(invFile, readFileSync(invFile, 'utf8'), errors);
-      if (inv) {
-        const invRaw = (inv.doc.toJS() ?? {}) as Record<string, unknown>;
+      const r = readYaml(invFile, invText);
+      inv = r.src;
+      for (const e of r.errors) errors.push({ file: invFile, line: e.line, path: '', message: e.message });
+      inventoryKnown = inv.ok;
+      if (inv.ok) {
+        const invRaw = contentOf(inv);
         for (const key of Object.keys(invRaw)) {
-          if (key !== 'roles' && key !== 'hosts') errors.push({ file: invFile, line: lineOf(inv, [key]), path: key, message: 'an inventory holds only "roles" and "hosts"' });
-          else if (raw[key] !== undefined) errors.push({ file: main.file, line: lineOf(main, [key]), path: key, message: `"${key}" is defined both here and in the inventory file` });
+          if (key !== 'roles' && key !== 'hosts') errors.push(at(inv, [key], 'an inventory holds only "roles" and "hosts"'));
+          else if (raw[key] !== undefined && main) errors.push(at(main, [key], `"${key}" is defined both here and in the inventory file`));
           else raw[key] = invRaw[key];
         }
       }
     }
   }
-  const sourceFor = (path: (string | number)[]): Source => (inv && (path[0] === 'roles' || path[0] === 'hosts') && inv.doc.hasIn([path[0]]) ? inv : main!);
 
+  // --- secrets are never read from files
   for (const src of [main, inv]) {
     if (!src) continue;
-    const found: (string | number)[][] = [];
-    findSecrets(src.doc.contents, [], found);
-    for (const p of found) {
-      if (/hash$/i.test(String(p[p.length - 1]))) continue;
-      errors.push({ file: src.file, line: lineOf(src, p), path: formatPath(p), message: 'secrets are not read from files; set them in the environment (FLEETBOOT_SECRET_*) or store a hash' });
-    }
+    for (const p of findSecrets(src.doc.contents)) errors.push(at(src, p, 'secrets are not read from files; set them in the environment (FLEETBOOT_SECRET_*) or store a hash'));
   }
 
-  const envResult = applyEnv(raw, configSchema, env);
-  for (const e of envResult.errors) errors.push({ file: 'env', path: e.env, message: e.message });
+  // --- every section, role and host on its own
+  const issues: Issue[] = [];
+  const sections: Record<string, unknown> = {};
+  const shape = configSchema.shape as Record<string, (typeof configSchema.shape)[keyof typeof configSchema.shape]>;
+  if (mainValid) {
+    for (const key of Object.keys(raw)) if (!(key in shape)) issues.push({ path: [key], message: 'unknown key' });
+    for (const [key, schema] of Object.entries(shape)) {
+      if (key === 'roles' || key === 'hosts') continue;
+      const r = schema.safeParse(raw[key]);
+      if (r.success) sections[key] = r.data;
+      else issues.push(...fromZod(r.error, [key]));
+    }
+    resolvePaths(sections, (path) => (envFor(path) ? cwd : baseDir));
+  }
+  const inventory: CheckedInventory = inventoryKnown ? validateInventory({ roles: raw.roles, hosts: raw.hosts }) : { roles: {}, hosts: [], issues: [] };
+  issues.push(...inventory.issues);
 
+  // --- cross-checks over whatever is valid
+  const valid = sections as ValidSections;
+  issues.push(...checkRoles(valid.paths, inventory.roles));
+  const serverAddressSet = typeof raw.server === 'object' && raw.server !== null && (raw.server as Record<string, unknown>).address !== undefined;
+  issues.push(...checkBootAndDhcp(valid, serverAddressSet));
+  for (const i of issues) (i.warning ? warnings : errors).push(place(i.path, i.message));
+  if (errors.length) return { ok: false, errors, files };
+
+  // --- the whole config through the one schema (everything above passed, so this does too;
+  // anything it still finds is reported, never half-loaded)
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const src = sourceFor(issue.path);
-      const msg = issue.code === 'unrecognized_keys' ? `unknown key(s): ${issue.keys.join(', ')}` : issue.message;
-      errors.push({ file: src.file, line: lineOf(src, issue.path), path: formatPath(issue.path), message: msg });
-    }
-    return { ok: false, errors };
-  }
-  const config = parsed.data;
-  for (const issue of crossCheckInventory(config)) {
-    const src = sourceFor(issue.path);
-    errors.push({ file: src.file, line: lineOf(src, issue.path), path: formatPath(issue.path), message: issue.message });
-  }
-
-  // resolve paths, then check what roles reference
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(opts.file ? baseDir : cwd, p));
-  config.paths = { db: config.paths.db === ':memory:' ? ':memory:' : abs(config.paths.db), assets: abs(config.paths.assets), templates: abs(config.paths.templates) };
-  const tplEnv = new nunjucks.Environment(new nunjucks.FileSystemLoader(config.paths.templates), { autoescape: false, throwOnUndefined: false });
-  for (const [name, role] of Object.entries(config.roles)) {
-    const src = sourceFor(['roles', name]);
-    if (role.template) {
-      const tplFile = resolve(config.paths.templates, role.template);
-      if (!tplFile.startsWith(config.paths.templates)) {
-        errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: 'template must be inside the templates directory' });
-      } else if (!existsSync(tplFile)) {
-        errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: `template not found: ${tplFile}` });
-      } else {
-        try {
-          tplEnv.getTemplate(role.template, true);
-        } catch (e) {
-          errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'template']), path: `roles.${name}.template`, message: `template does not compile: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}` });
-        }
-      }
-    }
-    try {
-      nunjucks.renderString(role.cmdline, {});
-    } catch (e) {
-      errors.push({ file: src.file, line: lineOf(src, ['roles', name, 'cmdline']), path: `roles.${name}.cmdline`, message: `cmdline does not compile: ${(e as Error).message.split('\n')[0]}` });
-    }
-    for (const key of ['kernel', 'initrd'] as const) {
-      // assets are fetched separately (`fleetboot assets fetch`): missing is a warning
-      const asset = role[key];
-      if (asset && !existsSync(resolve(config.paths.assets, asset))) {
-        warnings.push({ file: src.file, line: lineOf(src, ['roles', name, key]), path: `roles.${name}.${key}`, message: `boot asset not present yet: ${asset} (run \`fleetboot assets fetch\`)` });
-      }
-    }
-  }
-  if (config.boot.unknown === 'discovery' && !config.boot.discovery) {
-    errors.push({ file: main.file, line: lineOf(main, ['boot', 'unknown']), path: 'boot.discovery', message: 'boot.unknown is "discovery" but boot.discovery (kernel, initrd, cmdline) is not set' });
-  }
-  if (errors.length) return { ok: false, errors };
-
+  if (!parsed.success) return { ok: false, errors: fromZod(parsed.error).map((i) => place(i.path, i.message)), files };
+  const config = { ...parsed.data, ...sections } as Config;
   const publicUrl = (config.server.publicUrl ?? `http://${config.server.address}:${config.http.port}`).replace(/\/+$/, '');
   return { ok: true, loaded: deepFreeze({ config, files, baseDir, publicUrl, warnings }) };
+
+  function at(src: Source, path: Path, message: string): ConfigError {
+    return { file: src.file, line: lineOf(src, path), path: formatPath(path), message };
+  }
+
+  /** Blames the variable a value came from, else the file (and line) that holds the path. */
+  function place(path: Path, message: string): ConfigError {
+    const leaf = envFor(path);
+    if (leaf) return { file: 'env', env: leaf.env, path: formatPath(path), message };
+    const src = inv?.ok && (path[0] === 'roles' || path[0] === 'hosts') && inv.doc.hasIn([path[0]]) ? inv : main;
+    return src ? at(src, path, message) : { file: mainName, path: formatPath(path), message };
+  }
+}
+
+function readText(file: string, errors: ConfigError[]): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    errors.push({ file, path: '', message: `cannot read: ${(e as Error).message}` });
+    return undefined;
+  }
+}
+
+function resolvePaths(sections: Record<string, unknown>, base: (path: string[]) => string): void {
+  for (const path of PATH_SETTINGS) {
+    let node = sections as Record<string, unknown>;
+    for (const k of path.slice(0, -1)) node = (node?.[k] ?? undefined) as Record<string, unknown>;
+    const key = path[path.length - 1];
+    const v = node?.[key];
+    if (typeof v !== 'string' || v === ':memory:' || isAbsolute(v)) continue;
+    node[key] = resolve(base([...path]), v);
+  }
 }
 
 export function formatError(e: ConfigError): string {
+  if (e.env) return `env ${e.env}: ${e.path ? `${e.path}: ` : ''}${e.message}`;
   return `${e.file}${e.line ? `:${e.line}` : ''}: ${e.path ? `${e.path}: ` : ''}${e.message}`;
 }
 

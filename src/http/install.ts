@@ -11,6 +11,9 @@ import { normaliseRequestPath } from '../jail.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The request path with its token cut to a hint: fit for a log line. */
+const logPath = (req: Request) => req.path.replace(/^\/i\/([^/]+)/, (_m, t: string) => `/i/${tokenHint(t)}`);
+
 function notFound(res: Response) {
   res.status(404).type('text/plain').send('not found\n');
 }
@@ -23,7 +26,7 @@ export function installRouter(deps: { installs: InstallService; holder: ConfigHo
     const token = String(req.params.token);
     const found = installs.lookupToken(token);
     if (!found.ok) {
-      log.warn({ token: tokenHint(token), reason: found.reason, ip: req.ip, path: req.path }, 'token URL refused');
+      log.warn({ tokenHint: tokenHint(token), reason: found.reason, ip: req.ip, path: logPath(req) }, 'token URL refused');
       notFound(res);
       return null;
     }
@@ -58,7 +61,11 @@ export function installRouter(deps: { installs: InstallService; holder: ConfigHo
     if (!w) return;
     const rel = normaliseRequestPath(([] as string[]).concat((req.params as unknown as Record<string, string[]>).name).join('/'));
     const tplDir = holder.config.paths.templates;
-    if (!rel || !existsSync(join(tplDir, 'files', rel))) return notFound(res);
+    if (!rel || !existsSync(join(tplDir, 'files', rel))) {
+      log.warn({ host: w.run.host, runId: w.run.id, ip: req.ip, path: logPath(req) }, 'token URL: no such file');
+      return notFound(res);
+    }
+    installs.note(w.run.host, 'http', `file ${rel} fetched`, req.ip);
     renderOr500(res, rel, () => deps.renderer().render(`files/${rel}`, w.ctx), w.run.host);
   });
 
@@ -67,6 +74,7 @@ export function installRouter(deps: { installs: InstallService; holder: ConfigHo
     const w = withRun(req, res);
     if (!w) return;
     const file = String(req.params.file);
+    installs.note(w.run.host, 'http', `nocloud ${file} fetched`, req.ip);
     if (file === 'user-data') return renderOr500(res, w.rh.role.template, () => deps.renderer().render(w.rh.role.template, w.ctx), w.run.host);
     if (file === 'meta-data') return void res.type('text/plain').send(`instance-id: fleetboot-run-${w.run.id}\nlocal-hostname: ${w.rh.host.name}\n`);
     if (file === 'vendor-data' || file === 'network-config') return void res.type('text/plain').send('');
@@ -81,13 +89,14 @@ export function installRouter(deps: { installs: InstallService; holder: ConfigHo
     const stage = (pick('stage') ?? '').trim();
     let message = pick('message') ?? pick('msg');
     if (message === undefined && typeof req.body === 'string' && req.body.length) message = req.body;
+    // the token first: a wrong or expired one is a 404 and a log line whatever else is wrong
+    const w = withRun(req, res);
+    if (!w) return;
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(stage)) {
-      // validate before the token so a probe learns nothing about tokens either way
       res.status(400).type('text/plain').send('stage must be 1-64 chars of [A-Za-z0-9_.:-]\n');
       return;
     }
-    const token = String(req.params.token);
-    const out = installs.progress(token, stage, message?.slice(0, 4000), req.ip);
+    const out = installs.progress(w.run.token, stage, message?.slice(0, 4000), req.ip);
     if (!out.ok) return notFound(res);
     res.type('text/plain').send(`ok ${out.run.state}\n`);
   };

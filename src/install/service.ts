@@ -89,14 +89,25 @@ export class InstallService extends EventEmitter {
     });
   }
 
-  /** The HTTP/TFTP boot path served the installer to this host. */
-  bootServed(host: string, runId: number, source?: string): void {
+  /**
+   * The HTTP/TFTP boot path is serving the installer to this host; returns the run as it is
+   * now, whose token the kernel command line must carry. Call it before rendering.
+   * Tokens: a token dies tokenTtlSeconds after it was issued (at the mark, or at the last boot).
+   * A boot within that time extends it to cover the install that starts now; a boot after it
+   * gets a NEW token, so the expired URL stays dead even though the run goes on.
+   */
+  bootServed(host: string, runId: number, source?: string): RunRow | undefined {
     const run = this.store.run(runId);
-    if (!run || TERMINAL.has(run.state)) return;
+    if (!run || TERMINAL.has(run.state)) return run;
     const now = this.clock.now();
-    // the token must outlive the install that starts now, whenever the mark was set
-    this.store.updateRun(run.id, { booted_at: now, token_expires_at: now + this.holder.config.install.tokenTtlSeconds * 1000 }, now);
+    const fields: Parameters<RunStore['updateRun']>[1] = { booted_at: now, token_expires_at: now + this.holder.config.install.tokenTtlSeconds * 1000 };
+    if (now >= run.token_expires_at) {
+      fields.token = this.newToken();
+      this.log.info({ host, runId: run.id, oldToken: tokenHint(run.token), newToken: tokenHint(fields.token) }, 'token expired before this boot; issued a new one');
+    }
+    this.store.updateRun(run.id, fields, now);
     this.apply(this.store.run(run.id)!, { type: 'boot' }, 'installer kernel served', source);
+    return this.store.run(run.id)!;
   }
 
   lookupToken(token: string): TokenLookup {
@@ -110,7 +121,7 @@ export class InstallService extends EventEmitter {
   progress(token: string, stage: string, message: string | undefined, source?: string): TokenLookup {
     const found = this.lookupToken(token);
     if (!found.ok) {
-      this.log.warn({ token: tokenHint(token), reason: found.reason, ip: source, stage }, 'progress callback with an invalid token');
+      this.log.warn({ tokenHint: tokenHint(token), reason: found.reason, ip: source, stage }, 'progress callback with an invalid token');
       return found;
     }
     this.apply(found.run, { type: 'progress', stage }, message, source, stage);
@@ -119,8 +130,10 @@ export class InstallService extends EventEmitter {
 
   /** Installer log lines (syslog) attached to the host's open run. */
   logLine(host: string, message: string, source?: string, at = this.clock.now()): void {
-    const open = this.store.openRun(host) ?? this.store.latestRun(host);
-    const ev = this.store.addEvent({ runId: open?.id ?? null, host, at, kind: 'log', message, source });
+    const open = this.store.openRun(host);
+    const run = open ?? this.store.latestRun(host);
+    const ev = this.store.addEvent({ runId: run?.id ?? null, host, at, kind: 'log', message, source });
+    if (open) this.touch(open);
     this.emit('change', { host, event: ev } satisfies ChangeEvent);
   }
 
@@ -138,7 +151,17 @@ export class InstallService extends EventEmitter {
     const open = this.store.openRun(host);
     if (!open) return;
     const ev = this.store.addEvent({ runId: open.id, host, at: this.clock.now(), kind, message, source });
+    this.touch(open);
     this.emit('change', { host, event: ev } satisfies ChangeEvent);
+  }
+
+  /**
+   * "Stalled" means no event for stallSeconds: installer log lines and file fetches show the
+   * installer is alive as much as progress callbacks do, so every event resets the timer.
+   */
+  private touch(run: RunRow): void {
+    const now = this.clock.now();
+    this.store.updateRun(run.id, { last_event_at: now }, now);
   }
 
   /** Stall/deadline detection; the daemon calls this every few seconds. */

@@ -41,26 +41,35 @@ export function migrate(db: DB, migrations = loadMigrations()): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = migrations.length ? migrations[migrations.length - 1].version : 0;
   if (current > latest) {
-    throw new Error(`database schema version ${current} is newer than this fleetboot (knows up to ${latest})`);
+    throw new Error(`database schema version ${current} is newer than this fleetboot (knows up to ${latest}): it was written by a newer release; run that release, or restore a backup made for this one`);
   }
   for (const m of migrations) {
     if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    } catch (e) {
+      throw new Error(`migration ${m.name} failed (rolled back; schema stays at version ${db.pragma('user_version', { simple: true })}): ${(e as Error).message}`);
+    }
   }
   return db.pragma('user_version', { simple: true }) as number;
 }
 
 /** Opens (creating if needed) and migrates. ":memory:" is accepted for tests. */
-export function openDatabase(file: string): DB {
+export function openDatabase(file: string, migrations?: Migration[]): DB {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  if (file !== ':memory:') db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('synchronous = NORMAL');
-  migrate(db);
+  try {
+    if (file !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+    migrate(db, migrations);
+  } catch (e) {
+    db.close();
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
   return db;
 }

@@ -107,7 +107,7 @@ export class RunStore {
     return new Map(rows.map((r) => [r.host, r.ms]));
   }
 
-  updateRun(id: number, f: Partial<Pick<RunRow, 'state' | 'stage' | 'message' | 'last_event_at' | 'booted_at' | 'finished_at' | 'token_expires_at'>>, now: number): void {
+  updateRun(id: number, f: Partial<Pick<RunRow, 'state' | 'stage' | 'message' | 'last_event_at' | 'booted_at' | 'finished_at' | 'token' | 'token_expires_at'>>, now: number): void {
     const keys = Object.keys(f) as (keyof typeof f)[];
     const sets = keys.map((k) => `${k} = @${k}`).concat('updated_at = @updated_at');
     this.db.prepare(`UPDATE install_runs SET ${sets.join(', ')} WHERE id = @id`).run({ ...f, updated_at: now, id });

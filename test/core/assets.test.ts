@@ -24,6 +24,7 @@ before(async () => {
   symlinkSync(join(fx.dir, 'secret.txt'), join(fx.dir, 'assets/links/escape'));
   symlinkSync('../data.bin', join(fx.dir, 'assets/links/inside'));
   writeFileSync(join(fx.dir, 'assets/empty'), '');
+  writeFileSync(join(fx.dir, 'assets/.linux.42-beef.partial'), 'half a kernel'); // assets fetch staging
   ({ d, base } = await startDaemon(fx));
   port = d.httpPort;
 });
@@ -105,6 +106,8 @@ for (const path of [
   '/assets/tiny',
   '/assets/nope',
   '/assets/data.bin%00.txt',
+  '/assets/.linux.42-beef.partial',
+  '/assets/tiny/%2e%2e%2f.linux.42-beef.partial',
 ]) {
   test(`traversal/invalid refused: ${path}`, async () => {
     const r = await raw(path);

@@ -87,7 +87,7 @@ test('a full install run: mark -> installer script -> answer -> progress -> done
   assert.equal(await status(`${progressUrl}?stage=late`), '404');
   assert.equal(await status(`${base}/i/${token}/answer`), '404');
   const kinds = d.store.events({ runId: m.runId }).map((e) => `${e.kind}:${e.stage ?? ''}`);
-  assert.deepEqual(kinds, ['state:marked', 'boot:pxe', 'state:booting', 'http:', 'progress:early_command', 'state:installing', 'progress:packages', 'progress:done', 'state:done']);
+  assert.deepEqual(kinds, ['state:marked', 'boot:pxe', 'state:booting', 'http:', 'http:', 'progress:early_command', 'state:installing', 'progress:packages', 'progress:done', 'state:done']);
 });
 
 test('wrong tokens, bad stages and other hosts get nothing', async () => {
@@ -95,13 +95,35 @@ test('wrong tokens, bad stages and other hosts get nothing', async () => {
   assert.ok(m.ok);
   assert.equal(await status(`${base}/i/not-a-token/answer`), '404');
   assert.equal(await status(`${base}/i/not-a-token/progress?stage=x`), '404');
+  // the token is checked before the stage: a wrong token with a bad stage is a 404 too
+  assert.equal(await status(`${base}/i/not-a-token/progress?stage=${encodeURIComponent('bad stage!')}`), '404');
   const token = d.store.run(m.runId)!.token;
   assert.equal(await status(`${base}/i/${token}/progress?stage=${encodeURIComponent('bad stage!')}`), '400');
   assert.equal(await status(`${base}/i/${token}/files/..%2f..%2fetc%2fpasswd`), '404');
   assert.equal(await status(`${base}/i/${token}/files/nope.sh`), '404');
-  // a token is bound to one run: alpha's old token does not reach gamma's answer
   d.installs.cancel(['gamma'], 'test');
   assert.equal(await status(`${base}/i/${token}/answer`), '404');
+});
+
+test("a previous run's token does not work for the host's next run", async () => {
+  const [m1] = d.installs.mark(['gamma'], 'test');
+  assert.ok(m1.ok);
+  const t1 = d.store.run(m1.runId)!.token;
+  assert.equal(await status(`${base}/i/${t1}/answer`), '200');
+  d.installs.cancel(['gamma'], 'test');
+  const [m2] = d.installs.mark(['gamma'], 'test');
+  assert.ok(m2.ok);
+  assert.notEqual(m2.runId, m1.runId);
+  const t2 = d.store.run(m2.runId)!.token;
+  assert.notEqual(t2, t1);
+  // same host, open run, but the old run's key opens nothing of it
+  assert.equal(await status(`${base}/i/${t1}/answer`), '404');
+  assert.equal(await status(`${base}/i/${t1}/files/firstboot.sh`), '404');
+  assert.equal(await status(`${base}/i/${t1}/progress?stage=packages`), '404');
+  assert.equal(d.store.run(m2.runId)!.state, 'marked', 'the old token did not move the new run');
+  assert.equal(d.store.events({ runId: m2.runId }).filter((e) => e.kind === 'progress').length, 0);
+  assert.equal(await status(`${base}/i/${t2}/answer`), '200');
+  d.installs.cancel(['gamma'], 'test');
 });
 
 test('tokens expire', async () => {
@@ -115,6 +137,47 @@ test('tokens expire', async () => {
   d.installs.cancel(['gamma'], 'test');
 });
 
+test('a boot after the token expired gets a NEW token; the expired URL stays dead', async () => {
+  const [m] = d.installs.mark(['gamma'], 'test');
+  assert.ok(m.ok);
+  const old = d.store.run(m.runId)!.token;
+  clock.advance(3601 * 1000); // the mark sat longer than tokenTtlSeconds before the host booted
+  assert.equal(await status(`${base}/i/${old}/answer`), '404');
+  const script = await curl(`${base}/boot.ipxe?mac=52:54:00:aa:00:03`);
+  const run = d.store.run(m.runId)!;
+  assert.equal(run.state, 'booting', 'the run goes on');
+  assert.notEqual(run.token, old);
+  assert.ok(script.includes(`/i/${run.token}/progress`), 'the kernel command line carries the new token');
+  assert.ok(!script.includes(old));
+  assert.equal(await status(`${base}/i/${old}/answer`), '404');
+  assert.equal(await status(`${base}/i/${old}/progress?stage=packages`), '404');
+  assert.equal(await status(`${base}/i/${run.token}/answer`), '200');
+  assert.equal(await curl(`${base}/i/${run.token}/progress?stage=packages`), 'ok installing\n');
+  d.installs.cancel(['gamma'], 'test');
+});
+
+test('any event of the run resets the stall timer: answer and file fetches, installer log lines', async () => {
+  const [m] = d.installs.mark(['gamma'], 'test');
+  assert.ok(m.ok);
+  await curl(`${base}/boot.ipxe?mac=52:54:00:aa:00:03`);
+  const token = d.store.run(m.runId)!.token;
+  clock.advance(500 * 1000);
+  assert.equal(await status(`${base}/i/${token}/answer`), '200');
+  clock.advance(500 * 1000); // 1000 s since the boot, 500 s since the answer fetch
+  assert.equal(d.installs.tick(), 0);
+  assert.equal(await status(`${base}/i/${token}/files/firstboot.sh`), '200');
+  clock.advance(500 * 1000);
+  assert.equal(d.installs.tick(), 0);
+  d.installs.logLine('gamma', 'anna: Installing net-retriever', '10.99.0.13'); // what the syslog receiver calls
+  clock.advance(599 * 1000);
+  assert.equal(d.installs.tick(), 0);
+  assert.equal(d.store.run(m.runId)!.state, 'booting');
+  clock.advance(1000);
+  assert.equal(d.installs.tick(), 1); // 600 s without any event
+  assert.equal(d.store.run(m.runId)!.state, 'stalled');
+  d.installs.cancel(['gamma'], 'test');
+});
+
 test('booting refreshes the token expiry, and a stalled run recovers', async () => {
   const [m] = d.installs.mark(['gamma'], 'test');
   assert.ok(m.ok);
@@ -123,7 +186,8 @@ test('booting refreshes the token expiry, and a stalled run recovers', async () 
   await curl(`${base}/boot.ipxe?mac=52:54:00:aa:00:03`);
   clock.advance(1000 * 1000); // past the original expiry, within ttl of the boot
   assert.equal(await status(`${base}/i/${token}/answer`), '200');
-  assert.equal(d.installs.tick(), 1); // 1000 s idle > stallSeconds 600
+  clock.advance(600 * 1000);
+  assert.equal(d.installs.tick(), 1); // 600 s since the answer fetch, the run's last event
   assert.equal(d.store.run(m.runId)!.state, 'stalled');
   assert.equal(d.store.isMarked('gamma'), true, 'a stalled host keeps its mark (its next boot retries)');
   assert.equal(await curl(`${base}/i/${token}/progress?stage=packages`), 'ok installing\n');

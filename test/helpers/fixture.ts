@@ -7,7 +7,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.js';
 import { Daemon } from '../../src/daemon.js';
-import { silentLogger } from '../../src/log.js';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import type { Clock } from '../../src/install/service.js';
 import { AuthStore } from '../../src/web/auth.js';
 
@@ -83,10 +84,16 @@ export function makeFixture(extraConfig = '', inventory = INVENTORY, opts: { web
   return { dir, configFile, write, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function startDaemon(fx: Fixture, clock?: Clock, env: NodeJS.ProcessEnv = {}) {
+export interface DaemonTestOptions {
+  log?: Logger;
+  /** watch the config files (default false: tests reload explicitly) */
+  watch?: boolean;
+}
+
+export async function startDaemon(fx: Fixture, clock?: Clock, env: NodeJS.ProcessEnv = {}, o: DaemonTestOptions = {}) {
   const r = loadConfig({ file: fx.configFile, env });
   if (!r.ok) throw new Error('fixture config invalid: ' + JSON.stringify(r.errors));
-  const d = new Daemon({ loaded: r.loaded, loadOptions: { file: fx.configFile, env }, log: silentLogger(), clock, watch: false, tickMs: 60_000 });
+  const d = new Daemon({ loaded: r.loaded, loadOptions: { file: fx.configFile, env }, log: o.log ?? silentLogger(), clock, watch: o.watch ?? false, tickMs: 60_000 });
   await d.start();
   // the public URL must match the ephemeral port for token URLs in scripts
   const base = `http://127.0.0.1:${d.httpPort}`;
@@ -105,4 +112,17 @@ export async function mintToken(d: Daemon, user = 'tests', label = 'fixture'): P
 
 export function copyRepoTemplates(fx: Fixture) {
   cpSync(join(REPO, 'preseed-templates'), join(fx.dir, 'templates'), { recursive: true });
+}
+
+/** A real pino logger whose JSON lines are kept for assertions. */
+export function captureLog(level = 'info'): { log: Logger; lines: () => Record<string, unknown>[] } {
+  let buf = '';
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      buf += chunk.toString();
+      cb();
+    },
+  });
+  const log = createLogger({ level, destination: stream });
+  return { log, lines: () => buf.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
 }

@@ -91,3 +91,29 @@ test('served files render and parse: di-hooks.sh (sh, busybox ash), first-boot s
     assert.equal(r.render('files/authorized_keys', { ...ctx, vars: {} }), '');
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('answer file, scheme wipe: whole disk via partman-auto/method regular, root of rootSizeMiB, labelled data partition', () => {
+  const wipe = { ...ctx, role: { ...ctx.role, partitioning: { scheme: 'wipe', disk: '/dev/sda', dataLabel: 'srv', dataMount: '/srv', rootSizeMiB: 6144 } } };
+  const out = r.render('debian-12.preseed.cfg', wipe);
+  const d = directives(out);
+  assert.equal(d.get('partman-auto/method'), 'regular');
+  assert.equal(d.get('partman-auto/disk'), '/dev/sda');
+  assert.ok(!d.has('partman-auto/init_automatically_partition'), 'biggest_free is the keep-data path');
+  assert.equal(d.get('partman/early_command'), 'sh /tmp/fb-hooks.sh progress partitioning scheme wipe: repartitioning /dev/sda');
+  const recipe = d.get('partman-auto/expert_recipe') ?? '';
+  assert.match(recipe, /^fleetboot-os :: .*6144 6144 6144 ext4 .*mountpoint\{ \/ \}.*linux-swap.* 1024 1000 -1 ext4 .*label\{ srv \} \.$/);
+  assert.equal(d.get('partman-basicfilesystems/no_mount_point'), 'false');
+  assert.equal(d.get('grub-installer/bootdev'), '/dev/sda');
+  assert.equal(d.get('preseed/late_command'), 'sh /tmp/fb-hooks.sh late', 'late_command adds the LABEL= fstab line, as for keep-data');
+  assert.ok(d.size <= 45, `${d.size} directives`);
+  // the keep-data rendering of the same context has none of the wipe directives
+  const keep = directives(r.render('debian-12.preseed.cfg', ctx));
+  assert.ok(!keep.has('partman-auto/method') && !keep.has('partman-auto/disk'));
+  if (has('debconf-set-selections')) {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-preseed-'));
+    try {
+      writeFileSync(join(dir, 'answer'), out);
+      execFileSync('debconf-set-selections', ['-c', join(dir, 'answer')]);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  }
+});
