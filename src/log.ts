@@ -34,3 +34,8 @@ export function silentLogger(): Logger {
 export function tokenHint(token: string): string {
   return token.length > 6 ? `${token.slice(0, 6)}…` : '…';
 }
+
+/** A request path for logs: a per-run token URL (/i/<token>/...) keeps only the token's hint. */
+export function logPath(path: string): string {
+  return path.replace(/^\/i\/([^/]+)/, (_m, t: string) => `/i/${tokenHint(t)}`);
+}

@@ -3,7 +3,7 @@
 // admin layer (src/web), which is required: there is no way to build an app with an open API.
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import type { Registry } from 'prom-client';
-import type { Logger } from '../log.js';
+import { logPath, type Logger } from '../log.js';
 import type { ConfigHolder } from '../config/holder.js';
 import type { BootService } from '../boot/service.js';
 import type { InstallService } from '../install/service.js';
@@ -57,7 +57,7 @@ export function createApp(d: AppDeps): Express {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
       m.requests.inc({ route, method: req.method, status: String(res.statusCode) });
       end({ route });
-      log.debug({ ip: req.ip, method: req.method, url: req.path, status: res.statusCode }, 'request');
+      log.debug({ ip: req.ip, method: req.method, url: logPath(req.path), status: res.statusCode }, 'request');
     });
     next();
   });

@@ -3,7 +3,7 @@
 // invalid token gets the same bare 404 as a missing page, and is logged (without the token).
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../log.js';
-import { tokenHint } from '../log.js';
+import { tokenHint, logPath } from '../log.js';
 import type { InstallService } from '../install/service.js';
 import type { ConfigHolder } from '../config/holder.js';
 import { buildContext, type TemplateRenderer } from '../install/render.js';
@@ -12,7 +12,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The request path with its token cut to a hint: fit for a log line. */
-const logPath = (req: Request) => req.path.replace(/^\/i\/([^/]+)/, (_m, t: string) => `/i/${tokenHint(t)}`);
 
 function notFound(res: Response) {
   res.status(404).type('text/plain').send('not found\n');
@@ -26,7 +25,7 @@ export function installRouter(deps: { installs: InstallService; holder: ConfigHo
     const token = String(req.params.token);
     const found = installs.lookupToken(token);
     if (!found.ok) {
-      log.warn({ tokenHint: tokenHint(token), reason: found.reason, ip: req.ip, path: logPath(req) }, 'token URL refused');
+      log.warn({ tokenHint: tokenHint(token), reason: found.reason, ip: req.ip, path: logPath(req.path) }, 'token URL refused');
       notFound(res);
       return null;
     }
@@ -62,7 +61,7 @@ export function installRouter(deps: { installs: InstallService; holder: ConfigHo
     const rel = normaliseRequestPath(([] as string[]).concat((req.params as unknown as Record<string, string[]>).name).join('/'));
     const tplDir = holder.config.paths.templates;
     if (!rel || !existsSync(join(tplDir, 'files', rel))) {
-      log.warn({ host: w.run.host, runId: w.run.id, ip: req.ip, path: logPath(req) }, 'token URL: no such file');
+      log.warn({ host: w.run.host, runId: w.run.id, ip: req.ip, path: logPath(req.path) }, 'token URL: no such file');
       return notFound(res);
     }
     installs.note(w.run.host, 'http', `file ${rel} fetched`, req.ip);

@@ -30,9 +30,15 @@ test('the embedded demo serves /healthz and /boot.ipxe', async () => {
   child.stderr.on('data', (c) => (err += c));
   try {
     let m: RegExpExecArray | null = null;
-    while (!(m = /fleetboot is running: web UI and API at (http:\/\/[^/\s]+)\/ +\(embedded demo config\)/.exec(out))) {
-      const ev = await Promise.race([once(child.stdout, 'data').then(() => 'data'), once(child, 'exit').then(() => 'exit')]);
+    const deadline = Date.now() + 60_000; // a banner change must fail the test, not hang it
+    while (!(m = /fleetboot is running: web UI and API at \S+, boot at (http:\/\/[^/\s]+)\/ +\(embedded demo config\)/.exec(out))) {
+      const ev = await Promise.race([
+        once(child.stdout, 'data').then(() => 'data'),
+        once(child, 'exit').then(() => 'exit'),
+        new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()).then(() => 'timeout'),
+      ]);
       if (ev === 'exit') assert.fail(`serve exited: ${out}\n${err}`);
+      if (ev === 'timeout') assert.fail(`no "fleetboot is running" banner within 60 s: ${out}\n${err}`);
     }
     const base = m[1];
     const health = (await (await fetch(`${base}/healthz`)).json()) as { ok: boolean; hosts: number; subsystems: string[]; restartPending: string[] };

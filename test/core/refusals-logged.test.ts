@@ -61,3 +61,21 @@ test('refused tokens and traversal attempts are logged with the reason, never wi
     fx.cleanup();
   }
 });
+
+test('debug request logs cut per-run tokens from the path', async () => {
+  const fx = makeFixture();
+  const cap = captureLog('debug');
+  const { d } = await startDaemon(fx, undefined, {}, { log: cap.log });
+  try {
+    const [m] = d.installs.mark(['alpha'], 'test');
+    assert.ok(m.ok);
+    const token = d.store.run(m.runId)!.token;
+    assert.equal(await raw(d.httpPort, `/i/${token}/answer`), 200);
+    const req = cap.lines().filter((l) => l.msg === 'request' && String(l.url).startsWith('/i/'));
+    assert.deepEqual(req.map((l) => l.url), [`/i/${token.slice(0, 6)}…/answer`]);
+    assert.ok(!JSON.stringify(cap.lines()).includes(token), 'the token itself is never logged');
+  } finally {
+    await d.stop();
+    fx.cleanup();
+  }
+});
