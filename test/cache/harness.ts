@@ -11,7 +11,7 @@ import { openDatabase, type DB } from '../../src/store/db.js';
 import { silentLogger } from '../../src/log.js';
 import { PackageCache, type Clock } from '../../src/cache/cache.js';
 import { createMirrorRouter } from '../../src/cache/router.js';
-import { cacheConfigSchema, type CacheConfig } from '../../src/cache/config.js';
+import { cacheConfigSchema, type CacheConfigInput } from '../../src/cache/config.js';
 
 export interface CacheHarness {
   cache: PackageCache;
@@ -23,7 +23,7 @@ export interface CacheHarness {
   close(): Promise<void>;
 }
 
-export async function startCache(cfg: Partial<CacheConfig> & { repos: CacheConfig['repos'] }, clock?: Clock, dir?: string): Promise<CacheHarness> {
+export async function startCache(cfg: CacheConfigInput & { repos: NonNullable<CacheConfigInput['repos']> }, clock?: Clock, dir?: string): Promise<CacheHarness> {
   const root = dir ?? mkdtempSync(join(tmpdir(), 'fb-cache-'));
   const config = cacheConfigSchema.parse({ enabled: true, dir: join(root, 'cache'), ...cfg });
   const db = openDatabase(join(root, 'fb.sqlite'));
