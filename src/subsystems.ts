@@ -30,6 +30,7 @@ export interface PreparedWeb {
   started: Subsystem[];
   mirror?: Router;
   cacheStats?: () => unknown;
+  cacheApi?: import('./http/cache-api.js').CacheApi;
   web?: { router: Router; apiGuard: RequestHandler; actor: (req: Request) => string };
   tls?: () => Promise<{ key: string; cert: string; ca: string }>;
   afterListen?: () => Promise<void>;
@@ -44,6 +45,7 @@ export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
     await cache.start();
     out.mirror = createMirrorRouter(cache);
     out.cacheStats = () => cache.stats();
+    out.cacheApi = (await import('./http/cache-api.js')).cacheApi({ cache, source: ctx.holder });
     out.started.push({ name: 'cache', stop: () => cache.stop() });
   }
   if (cfg.web.enabled) {

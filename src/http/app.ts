@@ -25,6 +25,7 @@ export interface AppDeps {
   /** package cache router, mounted at /mirror */
   mirror?: Router;
   cacheStats?: ApiDeps['cacheStats'];
+  cacheApi?: ApiDeps['cacheApi'];
   /** admin side (auth + UI), mounted by the web layer; it protects /api/v1 via `apiGuard` */
   web?: { router: Router; apiGuard: RequestHandler; actor: ApiDeps['actor'] };
   health?: () => Record<string, unknown>;
@@ -63,7 +64,7 @@ export function createApp(d: AppDeps): Express {
   app.use(installRouter({ installs: d.installs, holder: d.holder, renderer: d.renderer, log }));
   if (d.mirror) app.use('/mirror', d.mirror);
 
-  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, actor: d.web?.actor, cacheStats: d.cacheStats });
+  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, actor: d.web?.actor, cacheStats: d.cacheStats, cacheApi: d.cacheApi });
   if (d.web) app.use('/api/v1', d.web.apiGuard, api);
   else app.use('/api/v1', api);
   app.use('/api/v1', apiErrorHandler(log));

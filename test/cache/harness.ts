@@ -23,12 +23,12 @@ export interface CacheHarness {
   close(): Promise<void>;
 }
 
-export async function startCache(cfg: CacheConfigInput & { repos: NonNullable<CacheConfigInput['repos']> }, clock?: Clock, dir?: string): Promise<CacheHarness> {
+export async function startCache(cfg: CacheConfigInput & { repos: NonNullable<CacheConfigInput['repos']> }, clock?: Clock, dir?: string, dbFile?: string, opts: { reconcile?: boolean } = {}): Promise<CacheHarness> {
   const root = dir ?? mkdtempSync(join(tmpdir(), 'fb-cache-'));
   const config = cacheConfigSchema.parse({ enabled: true, dir: join(root, 'cache'), ...cfg });
-  const db = openDatabase(join(root, 'fb.sqlite'));
+  const db = openDatabase(dbFile ?? join(root, 'fb.sqlite'));
   const registry = new Registry();
-  const cache = new PackageCache({ config, db, log: silentLogger(), registry, clock });
+  const cache = new PackageCache({ config, db, log: silentLogger(), registry, clock, reconcile: opts.reconcile });
   await cache.start();
   const app = express();
   app.use('/mirror', createMirrorRouter(cache));
