@@ -215,10 +215,12 @@ export class Download {
       this.notify();
     } catch (e) {
       const err = e instanceof UpstreamError ? e : new UpstreamError(`download failed: ${(e as Error).message}`);
-      this.error = err;
-      this.state = 'failed';
+      // the temp file goes first; then, in one step, readers learn of the failure together
+      // with whoever waits on `done` (counters, logs): a client never sees the error first
       await fh?.close().catch(() => {});
       await unlink(this.p.tmpPath).catch(() => {});
+      this.error = err;
+      this.state = 'failed';
       this.rejectHeaders(err); // no-op if the headers went out already
       this.rejectDone(err);
       this.notify();

@@ -36,10 +36,13 @@ export async function startCache(cfg: CacheConfigInput & { repos: NonNullable<Ca
     const s = app.listen(0, '127.0.0.1', () => r(s));
   });
   const port = (server.address() as AddressInfo).port;
+  let closed = false;
   return {
     cache, db, registry, dir: root,
     base: `http://127.0.0.1:${port}/mirror`,
     async close() {
+      if (closed) return;
+      closed = true;
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await cache.stop();

@@ -8,7 +8,7 @@
 // Nothing binary is committed; test/fixtures/cache/README.md says the same.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -168,4 +168,18 @@ export function fakeInitrd(file: string, pkgs: string[]): void {
 
 export function fixtureExists(f: string): boolean {
   return existsSync(f);
+}
+
+/** Upstream publishes a new Packages (without `drop`) and a new Release listing it, as a mirror
+ *  push does; mtimes move forward so If-Modified-Since sees the change. */
+export function republish(root: string, drop: string, suite = 'bookworm'): void {
+  const bin = join(root, 'dists', suite, 'main/binary-amd64');
+  const kept = readFileSync(join(bin, 'Packages'), 'utf8').split(/\n\n+/).filter((x) => x.trim() && !new RegExp(`^Package: ${drop}$`, 'm').test(x));
+  writeFileSync(join(bin, 'Packages'), kept.join('\n\n') + '\n');
+  execFileSync('gzip', ['-9nkf', 'Packages'], { cwd: bin });
+  execFileSync('xz', ['-kf', 'Packages'], { cwd: bin });
+  writeRelease(root, suite);
+  const t = Date.now() / 1000 + 10;
+  for (const f of ['Packages', 'Packages.gz', 'Packages.xz']) utimesSync(join(bin, f), t, t);
+  utimesSync(join(root, 'dists', suite, 'Release'), t, t);
 }
