@@ -208,3 +208,28 @@ test('start-up reconcile: files no row describes are removed (never served, neve
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('cache_known is pruned: a re-read index drops the rows of files it no longer lists', async () => {
+  const clock = new FakeClock(Date.now());
+  const { repo, h, close } = await setup({ indexFreshSeconds: 60 }, clock);
+  try {
+    const known = (p: string) => h.db.prepare('SELECT src FROM cache_known WHERE repo = ? AND path = ?').get('debian', p) as { src: string } | undefined;
+    const extra = repo.built.find((x) => x.pkg === 'fb-extra')!;
+    const hello = repo.debs.find((x) => x.pkg === 'hello')!;
+    await get(`${h.base}/debian/${REL}`);
+    await get(`${h.base}/debian/${PGZ}`);
+    await h.cache.settled();
+    assert.equal(known(extra.path)?.src, PGZ);
+    assert.equal(known(PGZ)?.src, REL, 'the Release taught the digest of Packages.gz');
+    republish(repo.root, 'fb-extra');
+    clock.advance(61_000);
+    await get(`${h.base}/debian/${REL}`);
+    await h.cache.settled();
+    assert.equal((await get(`${h.base}/debian/${PGZ}`)).headers['x-cache'], 'MISS');
+    await h.cache.settled();
+    assert.equal(known(extra.path), undefined, 'no index lists fb-extra any more');
+    assert.equal(known(hello.path)?.src, PGZ);
+  } finally {
+    await close();
+  }
+});
