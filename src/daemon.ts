@@ -98,6 +98,7 @@ export class Daemon {
       log,
       mirror: sub.mirror,
       cacheStats: sub.cacheStats,
+      cacheApi: sub.cacheApi,
       web: sub.web,
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });

@@ -31,6 +31,7 @@ export interface PreparedWeb {
   started: Subsystem[];
   mirror?: Router;
   cacheStats?: () => unknown;
+  cacheApi?: import('./http/cache-api.js').CacheApi;
   web: AdminLayer;
   tls?: () => Promise<{ key: string; cert: string; ca: string }>;
   afterListen: (l: { httpsPort?: number }) => Promise<void>;
@@ -45,6 +46,7 @@ export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
     await cache.start();
     out.mirror = createMirrorRouter(cache);
     out.cacheStats = () => cache.stats();
+    out.cacheApi = (await import('./http/cache-api.js')).cacheApi({ cache, source: ctx.holder });
     out.started.push({ name: 'cache', stop: () => cache.stop() });
   }
   // the admin layer always loads: it guards /api/v1 (API tokens) even with web.enabled false,

@@ -3,19 +3,24 @@
 // served from disk; otherwise one Download per path is started (or joined) — a conditional
 // revalidation for index files we hold, a plain fetch otherwise. If upstream is down and we
 // hold an older copy of an index, that copy is served stale (the router adds Warning 110/111).
-import { mkdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { randomUUID } from 'node:crypto';
+//
+// Files and their rows are kept in step by CacheFiles (files.ts: row before rename, crash
+// behaviour); the verification chain (which digest a file must have) by Ingester (ingest.ts).
+import { mkdir, type FileHandle } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { DB } from '../store/db.js';
 import type { Logger } from '../log.js';
 import type { CacheConfig } from './config.js';
-import { byHashSha256, isPackagesIndex, kindOf, type FileKind } from './paths.js';
+import { digestInName, ingestKindOf, kindOf, type FileKind, type IngestKind, type RepoFormat } from './paths.js';
 import { Download, type DownloadMeta, type Expected } from './download.js';
-import { httpFetchWith, UpstreamError, type FetchFn } from './upstream.js';
-import { openIndex, parseStanzas } from './packages.js';
+import { httpFetchWith, UpstreamError, VerifyError, type FetchFn } from './upstream.js';
 import { CacheMetrics, COUNTERS, type CounterName } from './metrics.js';
+import { CacheStore, type Row } from './store.js';
+import { Ingester } from './ingest.js';
+import { reconcile, TempDir } from './disk.js';
+import { CacheFiles, type Held } from './files.js';
 
 const zeroCounters = () => Object.fromEntries(Object.keys(COUNTERS).map((k) => [k, 0])) as Record<CounterName, number>;
 
@@ -33,42 +38,42 @@ export interface PackageCacheOptions {
   clock?: Clock;
   /** base for a relative config.dir (the config file's directory); default process.cwd() */
   baseDir?: string;
+  /** walk the tree once after start for files no row describes (default true; the short-lived
+   *  `cache warm` process leaves it to the daemon) */
+  reconcile?: boolean;
 }
 
 export type OpenResult =
-  | { type: 'file'; file: string; size: number; state: 'fresh' | 'revalidated' | 'stale' }
+  | { type: 'file'; fh: FileHandle; size: number; mtimeMs: number; state: 'fresh' | 'revalidated' | 'stale' }
   | { type: 'download'; download: Download; meta: DownloadMeta }
   | { type: 'status'; status: number };
 
-interface Row {
-  repo: string;
-  path: string;
-  kind: FileKind;
-  size: number;
-  sha256: string;
-  etag: string | null;
-  last_modified: string | null;
-  validated_at: number;
-  last_access: number;
+export interface OpenOptions {
+  /** revalidate an index even while it is fresh (and ignore the negative cache) */
+  force?: boolean;
+  retried?: boolean;
 }
 
 export class PackageCache {
   private dir = '';
-  private repos = new Map<string, string>();
+  private repos = new Map<string, { url: string; format: RepoFormat }>();
   private readonly inflight = new Map<string, Download>();
-  private readonly touched = new Map<string, [string, string, number]>();
   private readonly ingesting = new Set<Promise<void>>();
+  private readonly rechecks = new Map<string, Promise<void>>();
   /** index paths upstream answered 404 for, until when (apt probes InRelease, Release.gpg,
    *  Translation files that may not exist; a warm fleet should not ask upstream each time) */
   private readonly negative = new Map<string, number>();
-  private totalBytes = 0;
-  private fileCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private metrics: CacheMetrics | undefined;
-  private evicting = false;
+  private stopping = false;
   private fetchFn: FetchFn | undefined;
   private clock: Clock = { now: () => Date.now() };
   private log!: Logger;
+  private store!: CacheStore;
+  private ingester!: Ingester;
+  private tmp!: TempDir;
+  private files!: CacheFiles;
+  private reconciling: Promise<{ scanned: number; removed: string[] }> | undefined;
 
   constructor(private readonly o: PackageCacheOptions) {}
 
@@ -80,44 +85,65 @@ export class PackageCache {
     return [...this.repos.keys()];
   }
 
+  repoFormat(repo: string): RepoFormat | undefined {
+    return this.repos.get(repo)?.format;
+  }
+
   localPath(repo: string, path: string): string {
-    return join(this.dir, repo, path);
+    return this.files.localPath(repo, path);
   }
 
   async start(): Promise<void> {
     const c = this.o.config;
     this.log = this.o.log.child({ subsystem: 'cache' });
     this.dir = isAbsolute(c.dir) ? c.dir : resolve(this.o.baseDir ?? process.cwd(), c.dir);
-    this.repos = new Map(c.repos.map((r) => [r.name, r.url.replace(/\/+$/, '')]));
+    this.repos = new Map(c.repos.map((r) => [r.name, { url: r.url.replace(/\/+$/, ''), format: r.format }]));
     this.fetchFn = this.o.fetch ?? httpFetchWith(this.o.httpAgent);
     if (this.o.clock) this.clock = this.o.clock;
+    this.store = new CacheStore(this.o.db);
+    this.ingester = new Ingester(this.store, this.log, () => this.clock.now());
+    this.files = new CacheFiles({ dir: this.dir, store: this.store, log: this.log, now: () => this.clock.now(), maxBytes: c.maxBytes, inc: (n, k) => this.inc(n, k) });
+    this.stopping = false;
     await mkdir(this.dir, { recursive: true });
-    // temp files of a previous run are partial downloads by definition
-    await rm(join(this.dir, '.tmp'), { recursive: true, force: true });
-    this.refreshTotals();
-    this.metrics ??= new CacheMetrics(this.o.registry, { sizeBytes: () => this.totalBytes, files: () => this.fileCount, inflight: () => this.inflight.size });
-    // last_access is batched: one UPDATE per hit would make SQLite the hit-path bottleneck
+    // only temp files whose writer is gone: a neighbour process may be downloading right now
+    this.tmp = new TempDir(join(this.dir, '.tmp'));
+    const stale = await this.tmp.open(Math.max(600_000, 2 * c.upstreamTimeoutMs));
+    if (stale) this.log.info({ removed: stale }, 'removed temp files of downloads whose process is gone');
+    this.files.refreshTotals();
+    this.metrics ??= new CacheMetrics(this.o.registry, { sizeBytes: () => this.files.totalBytes, files: () => this.files.fileCount, inflight: () => this.inflight.size });
     let ticks = 0;
     this.timer = setInterval(() => {
-      this.flushTouches();
+      this.files.flushTouches();
       // `fleetboot cache warm` may add files from another process: re-read the totals now and then
-      if (++ticks % 30 === 0) this.refreshTotals();
+      if (++ticks % 30 === 0) this.files.refreshTotals();
     }, 1000);
     this.timer.unref();
+    if (this.o.reconcile !== false) {
+      this.reconciling = reconcile({ root: this.dir, repos: this.repoNames(), hasRow: (r, p) => this.store.row(r, p) !== undefined, stopped: () => this.stopping })
+        .then((r) => {
+          if (r.removed.length) {
+            this.log.warn({ removed: r.removed.length, example: r.removed[0] }, 'removed cached files no index row describes');
+            this.files.refreshTotals();
+          }
+          return r;
+        })
+        .catch((e: Error) => (this.log.warn({ err: e.message }, 'cache reconcile failed'), { scanned: 0, removed: [] }));
+    }
   }
 
-  private refreshTotals(): void {
-    const t = this.o.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS s FROM cache_files').get() as { n: number; s: number };
-    this.fileCount = t.n;
-    this.totalBytes = t.s;
+  /** The start-up walk for files without rows (tests and `fleetboot check` wait for it). */
+  reconciled(): Promise<{ scanned: number; removed: string[] }> {
+    return this.reconciling ?? Promise.resolve({ scanned: 0, removed: [] });
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
-    this.flushTouches();
+    this.files?.flushTouches();
     const running = [...this.inflight.values()];
     for (const d of running) d.stop();
-    await Promise.allSettled([...running.map((d) => d.done), ...this.ingesting]);
+    await Promise.allSettled([...running.map((d) => d.done), ...this.ingesting, this.reconciling]);
+    this.tmp?.close();
   }
 
   private m(): CacheMetrics {
@@ -132,57 +158,40 @@ export class PackageCache {
   stats() {
     return {
       ...(this.metrics?.values ?? zeroCounters()),
-      sizeBytes: this.totalBytes,
-      files: this.fileCount,
+      sizeBytes: this.files?.totalBytes ?? 0,
+      files: this.files?.fileCount ?? 0,
       maxBytes: this.o.config.maxBytes,
       downloadsInFlight: this.inflight.size,
-      repos: this.o.config.repos.map((r) => ({ name: r.name, url: r.url })),
+      repos: this.o.config.repos.map((r) => ({ name: r.name, url: r.url, format: r.format })),
     };
   }
 
-  private row(repo: string, path: string): Row | undefined {
-    return this.o.db.prepare('SELECT * FROM cache_files WHERE repo = ? AND path = ?').get(repo, path) as Row | undefined;
-  }
-
-  private dropRow(r: Row): void {
-    this.o.db.prepare('DELETE FROM cache_files WHERE repo = ? AND path = ?').run(r.repo, r.path);
-    this.totalBytes -= r.size;
-    this.fileCount--;
-  }
-
-  private touch(repo: string, path: string): void {
-    this.touched.set(`${repo}/${path}`, [repo, path, this.clock.now()]);
-  }
-
-  private flushTouches(): void {
-    if (this.touched.size === 0) return;
-    const up = this.o.db.prepare('UPDATE cache_files SET last_access = ? WHERE repo = ? AND path = ?');
-    const rows = [...this.touched.values()];
-    this.touched.clear();
-    this.o.db.transaction(() => rows.forEach(([r, p, t]) => up.run(t, r, p)))();
-  }
-
-  /** Finds or fetches repo/path. A 'download' result is joined: the caller must pipeTo or leave. */
-  async open(repo: string, path: string): Promise<OpenResult> {
-    if (!this.repos.has(repo)) return { type: 'status', status: 404 };
-    const kind = kindOf(path);
-    const file = this.localPath(repo, path);
+  /** Finds or fetches repo/path. A 'file' result's fh must be closed; a 'download' result is
+   *  joined: the caller must pipeTo or leave. */
+  async open(repo: string, path: string, opts: OpenOptions = {}): Promise<OpenResult> {
+    const r = this.repos.get(repo);
+    if (!r) return { type: 'status', status: 404 };
+    const kind = kindOf(path, r.format);
     const neg = this.negative.get(`${repo}/${path}`);
-    if (neg !== undefined && neg > this.clock.now()) {
-      this.inc('hits');
+    if (!opts.force && neg !== undefined && neg > this.clock.now()) {
+      this.inc('negativeHits'); // an answer from memory, not a file from disk: not a hit
       return { type: 'status', status: 404 };
     }
-    let row = this.row(repo, path);
+    let row = this.store.row(repo, path);
+    let held: Held | null = null;
     if (row) {
-      const st = await stat(file).catch(() => null);
-      if (!st || !st.isFile() || st.size !== row.size) {
-        this.dropRow(row); // removed or damaged behind our back: fetch again
-        row = undefined;
-      } else if (kind === 'immutable' || this.clock.now() - row.validated_at < this.o.config.indexFreshSeconds * 1000) {
-        this.touch(repo, path);
+      held = await this.files.held(repo, path, row);
+      // missing or not the row's version (a crash between row and rename, a neighbour's
+      // commit in progress): fetched afresh; the commit rewrites the row
+      if (!held) row = undefined;
+      else if (!opts.force && (kind === 'immutable' || this.clock.now() - row.validated_at < this.o.config.indexFreshSeconds * 1000)) {
+        this.files.touch(repo, path);
         this.inc('hits');
-        return { type: 'file', file, size: row.size, state: 'fresh' };
+        return { type: 'file', ...held, state: 'fresh' };
       }
+    } else if (await this.files.isDirectory(repo, path)) {
+      // cached files live below this name: upstream serves it as a directory, not a file
+      return { type: 'status', status: 404 };
     }
     const d = this.download(repo, path, kind, row);
     d.join();
@@ -191,33 +200,39 @@ export class PackageCache {
       outcome = await d.headers;
     } catch (e) {
       d.leave();
-      if (row) {
+      if (held) {
         this.inc('hits');
         this.inc('stale');
         this.log.warn({ repo, path, err: (e as Error).message }, 'upstream unreachable: serving stale index');
-        return { type: 'file', file, size: row.size, state: 'stale' };
+        return { type: 'file', ...held, state: 'stale' };
       }
       throw e;
     }
     if (outcome.type === 'stream') {
+      await held?.fh.close();
       this.inc('misses');
       return { type: 'download', download: d, meta: outcome.meta };
     }
     d.leave();
     if (outcome.type === 'not-modified') {
-      if (!row) throw new UpstreamError('upstream answered 304 to a request we did not make conditional');
+      // joined a revalidation started by a request that held the file when we did not
+      if (!held) return opts.retried ? { type: 'status', status: 503 } : this.open(repo, path, { ...opts, retried: true });
       this.inc('hits');
-      this.touch(repo, path);
-      return { type: 'file', file, size: row.size, state: 'revalidated' };
+      this.files.touch(repo, path);
+      return { type: 'file', ...held, state: 'revalidated' };
     }
+    await held?.fh.close();
     return outcome;
   }
 
   /** Makes sure repo/path is on disk (for warm-up); returns whether it had to be fetched. */
-  async ensure(repo: string, path: string): Promise<{ fetched: boolean; size: number }> {
-    const r = await this.open(repo, path);
+  async ensure(repo: string, path: string, opts: OpenOptions = {}): Promise<{ fetched: boolean; size: number }> {
+    const r = await this.open(repo, path, opts);
     if (r.type === 'status') throw new UpstreamError(`upstream status ${r.status} for ${path}`, r.status);
-    if (r.type === 'file') return { fetched: false, size: r.size };
+    if (r.type === 'file') {
+      await r.fh.close();
+      return { fetched: false, size: r.size };
+    }
     r.download.leave();
     await r.download.done;
     return { fetched: true, size: r.download.written };
@@ -225,7 +240,12 @@ export class PackageCache {
 
   /** Is repo/path committed (no upstream contact)? */
   has(repo: string, path: string): boolean {
-    return this.row(repo, path) !== undefined;
+    return this.store.row(repo, path) !== undefined;
+  }
+
+  /** Lets indexes committed so far finish being read (warm reads what they taught). */
+  async settled(): Promise<void> {
+    while (this.ingesting.size) await Promise.allSettled([...this.ingesting]);
   }
 
   private download(repo: string, path: string, kind: FileKind, row: Row | undefined): Download {
@@ -236,8 +256,8 @@ export class PackageCache {
       return running;
     }
     const d: Download = new Download({
-      url: `${this.repos.get(repo)}/${path.split('/').map(encodeURIComponent).join('/')}`,
-      tmpPath: join(this.dir, '.tmp', randomUUID()),
+      url: `${this.repos.get(repo)!.url}/${path.split('/').map(encodeURIComponent).join('/')}`,
+      tmpPath: this.tmp.path(),
       fetch: this.fetchFn!,
       timeoutMs: this.o.config.upstreamTimeoutMs,
       conditional: kind === 'index' && row ? { etag: row.etag ?? undefined, lastModified: row.last_modified ?? undefined } : undefined,
@@ -251,9 +271,7 @@ export class PackageCache {
     this.inflight.set(key, d);
     d.headers.then((o) => {
       if (o.type === 'not-modified' && row) {
-        this.o.db
-          .prepare('UPDATE cache_files SET validated_at = ?, etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified) WHERE repo = ? AND path = ?')
-          .run(this.clock.now(), o.meta.etag ?? null, o.meta.lastModified ?? null, repo, path);
+        this.store.revalidated(repo, path, this.clock.now(), o.meta.etag, o.meta.lastModified);
         this.inc('revalidations');
       }
       if (o.type === 'status' && o.status === 404 && kind === 'index') {
@@ -265,7 +283,7 @@ export class PackageCache {
     d.done.catch((e: Error) => {
       if (this.inflight.get(key) === d) this.inflight.delete(key);
       this.inc('upstreamErrors');
-      if (/SHA256 mismatch|index says/.test(e.message)) this.inc('verifyFailures');
+      if (e instanceof VerifyError) this.inc('verifyFailures');
       this.log.warn({ repo, path, err: e.message }, 'upstream fetch failed; nothing cached');
     });
     void d.run();
@@ -273,77 +291,61 @@ export class PackageCache {
   }
 
   private async expected(repo: string, path: string, kind: FileKind): Promise<Expected> {
-    if (kind !== 'immutable') return {};
-    const bh = byHashSha256(path);
-    if (bh) return { sha256: bh };
-    // a Packages index still being read may hold this file's hash: wait for it
-    if (this.ingesting.size) await Promise.allSettled([...this.ingesting]);
-    const k = this.o.db.prepare('SELECT sha256, size FROM cache_known WHERE repo = ? AND path = ?').get(repo, path) as { sha256: string; size: number } | undefined;
-    return k ?? {};
+    const format = this.repos.get(repo)!.format;
+    const named = digestInName(path, format);
+    if (named) return { digest: named };
+    // an index still being read may hold this file's digest: wait for it
+    await this.settled();
+    const k = this.store.known(repo, path);
+    if (!k) return {};
+    const e: Expected = { digest: k.digest, size: k.size };
+    const signer = ingestKindOf(k.src, format);
+    // a by-name index checked against a Release (repomd, .treeinfo) that may have changed
+    // upstream since we read it: on a mismatch, that Release is revalidated once
+    if (kind === 'index' && (signer === 'release' || signer === 'repomd' || signer === 'treeinfo')) {
+      e.recheck = async () => {
+        await this.revalidate(repo, k.src);
+        const k2 = this.store.known(repo, path);
+        if (!k2 || (k2.digest.hex === k.digest.hex && k2.size === k.size)) return null;
+        return { digest: k2.digest, size: k2.size };
+      };
+    }
+    return e;
+  }
+
+  /** One forced revalidation of an index at a time; waits until what it lists is learnt. */
+  private revalidate(repo: string, path: string): Promise<void> {
+    const key = `${repo}/${path}`;
+    let p = this.rechecks.get(key);
+    if (!p) {
+      p = this.ensure(repo, path, { force: true })
+        .then(() => this.settled())
+        .finally(() => this.rechecks.delete(key));
+      this.rechecks.set(key, p);
+    }
+    return p;
   }
 
   private async commit(repo: string, path: string, kind: FileKind, r: { tmpPath: string; sha256: string; size: number; meta: DownloadMeta }): Promise<void> {
-    const final = this.localPath(repo, path);
-    await mkdir(dirname(final), { recursive: true });
-    // the file's mtime is upstream's Last-Modified, so our Last-Modified/304s match upstream's
-    const lm = r.meta.lastModified ? Date.parse(r.meta.lastModified) : NaN;
-    if (!Number.isNaN(lm)) await utimes(r.tmpPath, lm / 1000, lm / 1000);
-    await rename(r.tmpPath, final);
-    const old = this.row(repo, path);
-    if (old) this.dropRow(old);
-    const now = this.clock.now();
-    this.o.db
-      .prepare('INSERT INTO cache_files (repo, path, kind, size, sha256, etag, last_modified, validated_at, last_access) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(repo, path, kind, r.size, r.sha256, r.meta.etag ?? null, r.meta.lastModified ?? null, now, now);
-    this.totalBytes += r.size;
-    this.fileCount++;
+    const old = await this.files.commit(repo, path, kind, r);
     this.negative.delete(`${repo}/${path}`);
     this.log.debug({ repo, path, size: r.size }, 'cached');
-    if (isPackagesIndex(path)) this.ingest(repo, final);
-    if (this.totalBytes > this.o.config.maxBytes) void this.evict();
+    const ik = ingestKindOf(path, this.repos.get(repo)!.format);
+    if (ik) this.ingest(repo, path, this.localPath(repo, path), ik, r.sha256, !!old && old.sha256 !== r.sha256);
   }
 
-  /** Learns Filename -> SHA256/Size from a Packages index (streamed; batched transactions). */
-  private ingest(repo: string, file: string): void {
-    const up = this.o.db.prepare('INSERT OR REPLACE INTO cache_known (repo, path, sha256, size) VALUES (?, ?, ?, ?)');
-    let batch: [string, string, number][] = [];
-    const flush = () => {
-      const b = batch;
-      batch = [];
-      this.o.db.transaction(() => b.forEach(([p, h, s]) => up.run(repo, p, h, s)))();
-    };
-    const p: Promise<void> = (async () => {
-      await parseStanzas(await openIndex(file), (s) => {
-        if (s.Filename && /^[0-9a-f]{64}$/.test(s.SHA256 ?? '')) batch.push([s.Filename, s.SHA256, Number(s.Size)]);
-        if (batch.length >= 2000) flush();
-      }, ['Filename', 'SHA256', 'Size']);
-      flush();
-    })()
-      .catch((e: Error) => this.log.warn({ repo, file, err: e.message }, 'could not read Packages index'))
+  private ingest(repo: string, path: string, file: string, kind: IngestKind, sha256: string, replaced: boolean): void {
+    const p: Promise<void> = this.ingester
+      .ingest(repo, path, file, kind, sha256, replaced)
+      .then(async (o) => {
+        for (const r of o.drop) {
+          await this.files.remove(r);
+          this.inc('contradicted');
+          this.log.warn({ repo, path: r.path, index: path }, 'cached file does not match the SHA256 its index lists: removed');
+        }
+      })
+      .catch((e: Error) => this.log.warn({ repo, path, err: e.message }, 'could not read index'))
       .finally(() => this.ingesting.delete(p));
     this.ingesting.add(p);
-  }
-
-  /** Drops least-recently-used immutable files until the cache fits in maxBytes. */
-  private async evict(): Promise<void> {
-    if (this.evicting) return;
-    this.evicting = true;
-    try {
-      this.flushTouches();
-      this.refreshTotals();
-      while (this.totalBytes > this.o.config.maxBytes) {
-        const victims = this.o.db.prepare("SELECT * FROM cache_files WHERE kind = 'immutable' ORDER BY last_access LIMIT 100").all() as Row[];
-        if (victims.length === 0) break;
-        for (const v of victims) {
-          if (this.totalBytes <= this.o.config.maxBytes) break;
-          // unlinking is safe under a reader: its open descriptor keeps the bytes
-          await unlink(this.localPath(v.repo, v.path)).catch(() => {});
-          this.dropRow(v);
-          this.inc('evictions');
-        }
-      }
-    } finally {
-      this.evicting = false;
-    }
   }
 }

@@ -1,5 +1,5 @@
 // Package cache configuration (the `cache:` section). Defaults live here so `fleetboot check`
-// and the running cache agree. The default upstream is the public Debian CDN; tests never use
+// and the running cache agree (docs/cache.md lists them). The default upstream is the public Debian CDN; tests never use
 // it (they point `repos` at a loopback server or at the machine's own apt source).
 import { z } from 'zod';
 
@@ -9,6 +9,8 @@ export const cacheRepoSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'repo names are lower-case URL segments'),
     /** upstream base URL (http or https), e.g. http://deb.debian.org/debian */
     url: z.string().url().regex(/^https?:\/\//, 'upstream must be http(s)'),
+    /** archive layout: deb (dists/, pool/: Debian, Ubuntu) or rpm (repodata/, *.rpm, .treeinfo) */
+    format: z.enum(['deb', 'rpm']).default('deb'),
   })
   .strict();
 
@@ -27,11 +29,13 @@ export const cacheConfigSchema = z
       .array(cacheRepoSchema)
       .min(1)
       .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, 'repo names must be unique')
-      .default([{ name: 'debian', url: 'http://deb.debian.org/debian' }]),
+      .default([{ name: 'debian', url: 'http://deb.debian.org/debian', format: 'deb' }]),
   })
   // strict and a plain ZodObject (no top-level effects) so the main schema can embed it and
   // walk its shape for FLEETBOOT_CACHE_* environment overrides
   .strict();
 
 export type CacheConfig = z.infer<typeof cacheConfigSchema>;
+/** what a config file (or a test) may write: defaults not yet applied */
+export type CacheConfigInput = z.input<typeof cacheConfigSchema>;
 export type CacheRepo = z.infer<typeof cacheRepoSchema>;

@@ -13,7 +13,8 @@ import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { UpstreamError, type FetchFn } from './upstream.js';
+import { UpstreamError, VerifyError, type FetchFn } from './upstream.js';
+import type { Digest } from './paths.js';
 
 export interface DownloadMeta {
   size?: number;
@@ -27,9 +28,14 @@ export type HeadersOutcome =
   | { type: 'status'; status: number };
 
 export interface Expected {
-  sha256?: string;
   size?: number;
+  digest?: Digest;
+  /** asked once when the body does not match: the index that gave the digest may itself have
+   *  changed upstream (a new InRelease listing a new Packages); returns the new expectation */
+  recheck?: () => Promise<Expected | null>;
 }
+
+const nodeAlgo = { md5: 'md5', sha1: 'sha1', sha256: 'sha256', sha512: 'sha512' } as const;
 
 export interface DownloadParams {
   url: string;
@@ -93,6 +99,14 @@ export class Download {
     w();
   }
 
+  private rechecked = false;
+
+  private async recheck(e: Expected): Promise<Expected | null> {
+    if (!e.recheck || this.rechecked) return null;
+    this.rechecked = true;
+    return e.recheck().catch(() => null);
+  }
+
   stop(): void {
     this.abort.abort(new UpstreamError('cache stopping'));
   }
@@ -100,7 +114,7 @@ export class Download {
   async run(): Promise<void> {
     let fh: FileHandle | undefined;
     try {
-      const expected = await this.p.expected();
+      let expected = await this.p.expected();
       const headers: Record<string, string> = {};
       if (this.p.conditional?.etag) headers['if-none-match'] = this.p.conditional.etag;
       if (this.p.conditional?.lastModified) headers['if-modified-since'] = this.p.conditional.lastModified;
@@ -117,6 +131,14 @@ export class Download {
         this.resolveDone();
         return;
       }
+      if (resp.status >= 300 && resp.status < 400) {
+        // a redirect the fetcher did not follow: "path" -> "path/", a directory, not a file
+        resp.body.resume();
+        this.state = 'done';
+        this.resolveHeaders({ type: 'status', status: 404 });
+        this.resolveDone();
+        return;
+      }
       if (resp.status !== 200) {
         resp.body.resume();
         // 5xx is "upstream down" (stale copies may be served); 404 and friends are answers
@@ -126,10 +148,19 @@ export class Download {
         this.resolveDone();
         return;
       }
+      // no archive file is HTML: this is a directory listing, an error or a captive portal page
+      if (/^\s*text\/html\b/i.test(String(h['content-type'] ?? ''))) {
+        resp.body.destroy();
+        throw new UpstreamError('upstream answered text/html (a directory listing or an error page), not an archive file');
+      }
       const cl = h['content-length'] !== undefined ? Number(h['content-length']) : undefined;
       if (cl !== undefined && expected.size !== undefined && cl !== expected.size) {
-        resp.body.destroy();
-        throw new UpstreamError(`upstream length ${cl} but the index says ${expected.size}`);
+        const again = await this.recheck(expected);
+        if (!again || (again.size !== undefined && again.size !== cl)) {
+          resp.body.destroy();
+          throw new VerifyError(`upstream length ${cl} but the index says ${expected.size}`);
+        }
+        expected = again;
       }
       this.meta.size = cl ?? expected.size;
       await mkdir(dirname(this.p.tmpPath), { recursive: true });
@@ -138,8 +169,14 @@ export class Download {
       this.state = 'running';
       this.resolveHeaders({ type: 'stream', meta: this.meta });
       const hash = createHash('sha256');
+      // a second digest when the index names another algorithm (by-hash/MD5Sum, repomd sha512)
+      const algoOf = (e: Expected) => (e.digest && e.digest.algo !== 'sha256' ? e.digest.algo : undefined);
+      const extra = new Map<string, ReturnType<typeof createHash>>();
+      const want = algoOf(expected);
+      if (want) extra.set(want, createHash(nodeAlgo[want]));
       for await (const chunk of resp.body as AsyncIterable<Buffer>) {
         hash.update(chunk);
+        for (const x of extra.values()) x.update(chunk);
         this.p.onUpstreamBytes(chunk.length);
         // synchronous write: a page-cache write is microseconds, and the async form queues
         // behind every waiting client's reads in libuv's 4-thread pool, starving the download
@@ -158,7 +195,17 @@ export class Download {
         throw new UpstreamError(`upstream sent ${this.written} of ${this.meta.size} bytes`);
       }
       const sha256 = hash.digest('hex');
-      if (expected.sha256 && sha256 !== expected.sha256) throw new UpstreamError(`SHA256 mismatch: got ${sha256}, index says ${expected.sha256}`);
+      const digests: Record<string, string> = { sha256 };
+      for (const [a, x] of extra) digests[a] = x.digest('hex');
+      const matches = (e: Expected) => (e.size === undefined || e.size === this.written) && (!e.digest || digests[e.digest.algo] === e.digest.hex);
+      if (!matches(expected)) {
+        const again = await this.recheck(expected);
+        // a recheck naming an algorithm we did not compute cannot vouch for the body
+        if (!again || (again.digest && !(again.digest.algo in digests)) || !matches(again)) {
+          const d = expected.digest;
+          throw new VerifyError(`${d ? `${d.algo} mismatch: got ${digests[d.algo]}, index says ${d.hex}` : `length mismatch: got ${this.written}`}${expected.size !== undefined ? ` (size ${this.written}, index says ${expected.size})` : ''}`);
+        }
+      }
       await fh.close();
       fh = undefined;
       await this.p.commit({ tmpPath: this.p.tmpPath, sha256, size: this.written, meta: { ...this.meta, size: this.written } });
@@ -168,10 +215,12 @@ export class Download {
       this.notify();
     } catch (e) {
       const err = e instanceof UpstreamError ? e : new UpstreamError(`download failed: ${(e as Error).message}`);
-      this.error = err;
-      this.state = 'failed';
+      // the temp file goes first; then, in one step, readers learn of the failure together
+      // with whoever waits on `done` (counters, logs): a client never sees the error first
       await fh?.close().catch(() => {});
       await unlink(this.p.tmpPath).catch(() => {});
+      this.error = err;
+      this.state = 'failed';
       this.rejectHeaders(err); // no-op if the headers went out already
       this.rejectDone(err);
       this.notify();

@@ -3,4 +3,4 @@
 export { PackageCache, type PackageCacheOptions, type OpenResult } from './cache.js';
 export { createMirrorRouter } from './router.js';
 export { cacheConfigSchema, type CacheConfig } from './config.js';
-export { warmCache, type WarmOptions, type WarmResult } from './warm.js';
+export { warmRole, warmPlan, type WarmOptions, type WarmResult, type WarmReport } from './warm.js';

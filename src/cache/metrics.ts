@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 
 export const COUNTERS = {
   hits: 'requests served from disk (fresh, revalidated or stale)',
+  negativeHits: '404s answered from memory for index files upstream recently said do not exist',
   misses: 'requests served while streaming from upstream',
   coalesced: 'requests that joined a download already in flight instead of starting one',
   revalidations: 'index revalidations answered 304 by upstream',
@@ -14,6 +15,7 @@ export const COUNTERS = {
   upstreamErrors: 'upstream fetches that failed (status, timeout, short or corrupt body)',
   verifyFailures: 'downloads refused because length or SHA256 did not match the index',
   evictions: 'files evicted by the size limit (LRU)',
+  contradicted: 'cached files removed because an index read later lists another SHA256 for them',
 } as const;
 export type CounterName = keyof typeof COUNTERS;
 

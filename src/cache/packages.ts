@@ -1,6 +1,7 @@
 // Reading Debian index files: Packages (plain, .gz, .xz) and Release. Files are streamed and
 // parsed stanza by stanza; only the fields the cache needs are kept. Node has no xz decoder,
-// so .xz goes through the xz(1) binary (xz-utils, present on every Debian system).
+// so .xz goes through the xz(1) binary (xz-utils, present on every Debian system), .zst
+// through zstd(1).
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
@@ -18,17 +19,21 @@ export async function openIndex(file: string): Promise<Readable> {
   await fh.close();
   const raw = createReadStream(file);
   if (head[0] === 0x1f && head[1] === 0x8b) return raw.pipe(createGunzip());
-  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) {
-    const xz = spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    raw.pipe(xz.stdin);
-    xz.stdin.on('error', () => {}); // xz exiting early (bad data) is reported by the parser
-    xz.on('error', (e) => xz.stdout.destroy(e));
-    xz.on('exit', (code) => {
-      if (code !== 0) xz.stdout.destroy(new Error(`xz -dc ${file} exited ${code}`));
-    });
-    return xz.stdout;
-  }
+  if (head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return through(raw, 'xz', file);
+  // zstd: RPM repodata of newer createrepo_c (zstd(1) from the zstd package)
+  if (head.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) return through(raw, 'zstd', file);
   return raw;
+}
+
+function through(raw: Readable, bin: 'xz' | 'zstd', file: string): Readable {
+  const p = spawn(bin, ['-dc'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  raw.pipe(p.stdin);
+  p.stdin.on('error', () => {}); // the decoder exiting early (bad data) is reported by the parser
+  p.on('error', (e) => p.stdout.destroy(e));
+  p.on('exit', (code) => {
+    if (code !== 0) p.stdout.destroy(new Error(`${bin} -dc ${file} exited ${code}`));
+  });
+  return p.stdout;
 }
 
 /** Calls onStanza for each paragraph with the wanted fields (all fields if wanted is empty).

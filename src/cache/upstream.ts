@@ -1,6 +1,7 @@
 // The upstream HTTP client: Node's own http/https (no dependency), keep-alive agents, a timeout
 // that covers connect, headers and every silence mid-body, and a few redirects (some mirrors
-// send http -> https or to a nearby host). The body is handed back as the raw stream.
+// send http -> https or to a nearby host; a redirect to "path/" is not followed: it means
+// "directory"). The body is handed back as the raw stream.
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
@@ -25,6 +26,9 @@ export class UpstreamError extends Error {
     super(message);
   }
 }
+
+/** The body arrived but its length or digest is not what the index says: refused. */
+export class VerifyError extends UpstreamError {}
 
 const defaultAgents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 32 }),
@@ -53,8 +57,15 @@ function request(url: string, opts: FetchOptions, agent: http.Agent | undefined,
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       if ([301, 302, 303, 307, 308].includes(status) && res.headers.location && redirects > 0) {
+        const next = new URL(res.headers.location, u);
+        // "path" -> "path/" is how an autoindex mirror says "that is a directory": handed back
+        // as the redirect it is (never followed into an HTML listing)
+        if (next.pathname === u.pathname + '/') {
+          resolve({ status, headers: res.headers, body: res });
+          return;
+        }
         res.resume();
-        request(new URL(res.headers.location, u).toString(), opts, agent, redirects - 1).then(resolve, reject);
+        request(next.toString(), opts, agent, redirects - 1).then(resolve, reject);
         return;
       }
       // errors after this point surface on the body stream, where the reader sees them

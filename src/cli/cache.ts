@@ -1,34 +1,48 @@
 // `fleetboot cache warm --role R [--dry-run] [--json]`: fills the package cache with what the
-// role's installs will fetch. Runs in this process against the same cache directory and
-// SQLite index as the daemon (WAL; downloads land through temp files and atomic renames, so
-// a running daemon and a warm-up can share the directory safely).
+// installs of the role's hosts will fetch (src/cache/warm.ts). Runs in this process against
+// the same cache directory and SQLite index as the daemon: temp files are per process and
+// commits are upserts, so a running daemon and a warm-up share the directory safely.
+// Exit status: 0 all done (or, with --dry-run, everything resolved); 1 something unresolved,
+// unsupported or failed (listed); 2 usage or unknown role.
 import { Registry } from 'prom-client';
 import type { Logger } from '../log.js';
+import type { LoadedConfig } from '../config/load.js';
+import { ConfigHolder } from '../config/holder.js';
 import { openDatabase } from '../store/db.js';
 import { PackageCache } from '../cache/cache.js';
-import { cacheConfigSchema } from '../cache/config.js';
-import { warmCache } from '../cache/warm.js';
+import { warmRole, type WarmReport } from '../cache/warm.js';
 
 const USAGE = 'usage: fleetboot cache warm --role R [--dry-run] [--json] [--arch A] [--components main,contrib]';
 
-interface RoleLike {
-  packages?: string[];
-  suite?: string;
-}
-interface ConfigLike {
-  cache?: unknown;
-  paths: { db: string };
-  roles: Record<string, RoleLike>;
+const size = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+
+/** The human-readable report (the API returns the same data as JSON). */
+export function formatWarm(r: WarmReport): string[] {
+  const out: string[] = [];
+  for (const x of r.results) {
+    out.push(`role ${r.role}: hosts ${x.hosts.join(', ')} (install role ${x.installRole}): ${x.suite}/${x.arch} from /mirror/${x.repo}`);
+    if (x.unsupported) {
+      out.push(`  NOT WARMED: ${x.unsupported}`);
+      continue;
+    }
+    out.push(`  ${x.packages} packages (role packages + answer file + base set + dependencies), ${x.udebs} installer udebs${x.kernelAbi ? ` (kernel ${x.kernelAbi})` : ''}`);
+    for (const n of x.notes) out.push(`  note: ${n}`);
+    out.push(`  already cached: ${x.cached.count} files, ${size(x.cached.bytes)}`);
+    out.push(`  ${x.dryRun ? 'would fetch' : 'to fetch'}: ${x.toFetch.count} files, ${size(x.toFetch.bytes)}`);
+    if (x.dryRun) for (const f of x.toFetch.files) out.push(`    ${f.path}  ${size(f.size)}`);
+    if (x.dryRun && x.toFetch.count) out.push(`  total: ${x.toFetch.count} files, ${size(x.toFetch.bytes)} (${x.toFetch.bytes} bytes)`);
+    if (!x.dryRun) out.push(`  fetched: ${x.fetched.count} files, ${size(x.fetched.bytes)}`);
+    if (x.unresolved.length) out.push(`  UNRESOLVED (no such package in ${x.suite}): ${x.unresolved.join(', ')}`);
+    for (const u of x.unsatisfied) out.push(`  UNSATISFIED dependency: ${u}`);
+    if (x.failed.length) out.push(`  FAILED: ${x.failed.length} files`);
+    for (const f of x.failed) out.push(`    ${f.path}: ${f.error}`);
+  }
+  return out;
 }
 
-function mb(n: number): string {
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-export async function cacheCommand(argv: string[], ctx: { config: unknown; log: Logger }): Promise<number> {
-  // accept the loaded config ({ config, baseDir }) as well as the bare config object
-  const loaded = ctx.config as { config?: ConfigLike; baseDir?: string } & Partial<ConfigLike>;
-  const config = (loaded.config ?? loaded) as ConfigLike;
+export async function cacheCommand(argv: string[], ctx: { config: LoadedConfig; log: Logger }): Promise<number> {
+  const loaded = ctx.config;
+  const config = loaded.config;
   const flags = new Map<string, string | true>();
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -40,41 +54,32 @@ export async function cacheCommand(argv: string[], ctx: { config: unknown; log: 
       else flags.set(k, true);
     } else rest.push(a);
   }
-  if (rest[0] !== 'warm' || typeof flags.get('role') !== 'string') {
+  const str = (k: string) => (typeof flags.get(k) === 'string' ? (flags.get(k) as string) : undefined);
+  const roleName = str('role');
+  if (rest[0] !== 'warm' || !roleName) {
     console.error(USAGE);
     return 2;
   }
-  const roleName = flags.get('role') as string;
-  const role = config.roles?.[roleName];
-  if (!role) {
+  if (!config.roles[roleName]) {
     console.error(`unknown role: ${roleName}`);
     return 2;
   }
-  const cacheConfig = cacheConfigSchema.parse(config.cache ?? {});
   const db = openDatabase(config.paths.db);
   const log = ctx.log.child({ subsystem: 'cache' });
-  const cache = new PackageCache({ config: cacheConfig, db, log, registry: new Registry(), baseDir: loaded.baseDir });
+  // the daemon (if any) reconciles the directory; a short-lived warm-up does not walk it
+  const cache = new PackageCache({ config: config.cache, db, log, registry: new Registry(), baseDir: loaded.baseDir, reconcile: false });
   await cache.start();
   try {
     const json = flags.has('json');
-    const r = await warmCache(cache, {
-      suite: role.suite ?? 'bookworm',
-      packages: role.packages ?? [],
-      arch: typeof flags.get('arch') === 'string' ? (flags.get('arch') as string) : undefined,
-      components: typeof flags.get('components') === 'string' ? (flags.get('components') as string).split(',') : undefined,
+    const r = await warmRole(cache, new ConfigHolder(loaded), roleName, {
+      arch: str('arch'),
+      components: str('components')?.split(','),
       dryRun: flags.has('dry-run'),
       onProgress: json ? undefined : (l) => log.debug(l),
     });
     if (json) console.log(JSON.stringify(r, null, 2));
-    else {
-      console.log(`role ${roleName}: ${r.suite}/${r.arch} from ${r.repo}: ${r.packages} packages (role packages + Depends closure + required/important)`);
-      console.log(`already cached: ${r.cached.count} files, ${mb(r.cached.bytes)}`);
-      console.log(`${r.dryRun ? 'would fetch' : 'to fetch'}: ${r.toFetch.count} files, ${mb(r.toFetch.bytes)}`);
-      if (!r.dryRun) console.log(`fetched: ${r.fetched.count} files, ${mb(r.fetched.bytes)}`);
-      if (r.unresolved.length) console.log(`unresolved: ${r.unresolved.join(', ')}`);
-      for (const f of r.failed) console.log(`FAILED ${f.path}: ${f.error}`);
-    }
-    return r.failed.length > 0 ? 1 : 0;
+    else for (const l of formatWarm(r)) console.log(l);
+    return r.ok ? 0 : 1;
   } catch (e) {
     console.error(`cache warm failed: ${(e as Error).message}`);
     return 1;

@@ -22,6 +22,12 @@ dhcp:
 cache:
   enabled: true
   dir: var/cache
+  # one upstream per /mirror/<name> the answer files use: d-i (debian), subiquity (ubuntu),
+  # anaconda (rocky, an RPM tree)
+  repos:
+    - { name: debian, url: "http://deb.debian.org/debian" }
+    - { name: ubuntu, url: "http://archive.ubuntu.com/ubuntu" }
+    - { name: rocky, url: "http://dl.rockylinux.org/pub/rocky", format: rpm }
 syslog:
   listen: 127.0.0.1
   port: 5514

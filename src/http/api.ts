@@ -7,6 +7,7 @@ import type { DiscoveredRow } from '../store/runs.js';
 import { hostRows, hostDetail, publicRun } from '../install/view.js';
 import { FleetbootError, errorBody, type ErrorCode } from '../errors.js';
 import { reinstallHosts, selectHosts, type AuditSink } from '../web/reinstall.js';
+import type { CacheApi } from './cache-api.js';
 
 /**
  * What the auth layer in front (web/index.ts apiGuard) hands the API per request, in
@@ -35,6 +36,8 @@ export interface ApiDeps {
   store: RunStore;
   installs: InstallService;
   cacheStats?: () => unknown;
+  /** /api/v1/cache/* routes of the package cache (http/cache-api.ts) */
+  cacheApi?: CacheApi;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -142,6 +145,7 @@ export function apiRouter(deps: ApiDeps): Router {
     const num = (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
     res.json({ audit: ctxOf(res).auditLog({ limit: num(q.limit), before: num(q.before), actor: str(q.actor), action: str(q.action), target: str(q.target) }) });
   });
+  if (deps.cacheApi) r.use('/cache', deps.cacheApi);
   r.get('/cache/stats', (_req, res) => {
     if (!deps.cacheStats) throw new FleetbootError('FB_NOT_FOUND', 'package cache is disabled');
     res.json(deps.cacheStats());

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildRepo, type FixtureRepo } from './repo.js';
 import { Upstream } from './upstream.js';
 import { startCache, type CacheHarness } from './harness.js';
-import { get } from './client.js';
+import { get, rawGet, waitFor } from './client.js';
 import { FakeClock } from '../helpers/fixture.js';
 
 let repo: FixtureRepo;
@@ -129,7 +129,7 @@ test('wrong bytes for a pool file whose SHA256 the Packages index gave: refused,
   try {
     const pk = await get(`${h.base}/debian/dists/bookworm/main/binary-amd64/Packages.xz`);
     assert.equal(pk.status, 200);
-    await new Promise((r) => setTimeout(r, 200)); // the cache reads the index in the background
+    await h.cache.settled(); // the cache reads the index in the background
     const d = deb('base-files');
     up.faults.set(d.path, { kind: 'corrupt' });
     const r = await get(`${h.base}/debian/${d.path}`);
@@ -215,15 +215,14 @@ test('index files: fresh from disk, revalidated with If-Modified-Since, stale wi
 test('size limit: least recently used .debs are evicted and fetched again on demand', async () => {
   const small = ['hello', 'libgcc-s1', 'gcc-12-base', 'base-files'].map(deb);
   const limit = small[0].size + small[1].size + small[2].size + 1000; // room for three
-  const { up, h, close } = await setup({ maxBytes: limit });
+  const clock = new FakeClock(Date.now());
+  const { up, h, close } = await setup({ maxBytes: limit }, clock);
   try {
-    for (const d of small.slice(0, 3)) await get(`${h.base}/debian/${d.path}`);
-    await new Promise((r) => setTimeout(r, 5));
+    for (const d of small.slice(0, 3)) (await get(`${h.base}/debian/${d.path}`), clock.advance(1000));
     await get(`${h.base}/debian/${small[0].path}`); // hello is now the most recent
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(1000);
     await get(`${h.base}/debian/${small[3].path}`);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(h.cache.stats().evictions >= 1);
+    await waitFor(() => h.cache.stats().evictions >= 1, 'an eviction');
     assert.ok(h.cache.stats().sizeBytes <= limit);
     assert.equal(h.cache.has('debian', small[1].path), false, 'libgcc-s1 was least recently used');
     assert.equal(h.cache.has('debian', small[0].path), true);
@@ -238,10 +237,15 @@ test('size limit: least recently used .debs are evicted and fetched again on dem
 test('paths outside the archive shape and unknown repos are 404 without asking upstream; metrics exported', async () => {
   const { up, h, close } = await setup();
   try {
-    for (const p of ['debian/../etc/passwd', 'debian/pool/.tmp/x', 'debian/etc/passwd', 'nope/dists/bookworm/Release', 'debian/pool/..%2f..%2fx', 'debian/pool/a%5cb']) {
-      assert.equal((await get(`${h.base}/${p}`)).status, 404, p);
+    const port = Number(new URL(h.base).port);
+    // sent raw: a URL parser would have normalised "../" away before the cache saw it
+    for (const p of ['debian/../etc/passwd', 'debian/pool/../../../../etc/passwd.deb', 'debian/dists/bookworm/../../../etc/Release', 'debian/pool/main/%2e%2e/%2e%2e/x/y_1_all.deb',
+      'debian/pool/.tmp/x', 'debian/etc/passwd', 'nope/dists/bookworm/Release', 'debian/pool/main/h/..%2f..%2fx.deb', 'debian/pool/main/a%5cb/c/d.deb']) {
+      const r = await rawGet(port, `/mirror/${p}`);
+      assert.equal(r.status, 404, p);
     }
     assert.equal(up.requests.length, 0);
+    assert.equal(existsSync(join(h.dir, 'etc')), false);
     await get(`${h.base}/debian/dists/bookworm/Release`);
     const text = await h.registry.metrics();
     for (const m of ['fleetboot_cache_hits_total', 'fleetboot_cache_misses_total', 'fleetboot_cache_bytes_from_upstream_total', 'fleetboot_cache_bytes_from_cache_total', 'fleetboot_cache_coalesced_total', 'fleetboot_cache_evictions_total', 'fleetboot_cache_size_bytes']) {
@@ -267,8 +271,7 @@ test('config: documented defaults, unique repo names, HEAD on a cold file fills 
     const head = await get(`${h.base}/debian/${d.path}`, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.headers['content-length'], String(d.size));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(h.cache.has('debian', d.path), true);
+    await waitFor(() => h.cache.has('debian', d.path), 'the HEAD-started download to commit');
     assert.equal((await get(`${h.base}/debian/${d.path}`)).headers['x-cache'], 'HIT');
     assert.equal(up.countFor(d.path), 1);
   } finally {
@@ -288,6 +291,44 @@ test('a client that stops reading does not hold back the download or the other c
     assert.equal(h.cache.has('debian', d.path), true);
     assert.equal(up.countFor(d.path), 1);
     stuck.destroy();
+  } finally {
+    await close();
+  }
+});
+
+test('slow upstream: clients get bytes while the download runs; one fetch; both verified', async () => {
+  const { up, h, close } = await setup();
+  try {
+    const d = deb('mawk');
+    up.faults.set(d.path, { kind: 'slow', bytesPerSec: 400 * 1024 });
+    const seenInFlight: number[] = [];
+    const one = () => {
+      let first = true;
+      return get(`${h.base}/debian/${d.path}`, { onData: () => first && ((first = false), seenInFlight.push(h.cache.stats().downloadsInFlight)) });
+    };
+    const [a, b] = await Promise.all([one(), one()]);
+    for (const r of [a, b]) {
+      assert.equal(r.error, undefined);
+      assert.equal(sha(r.body), d.sha256);
+    }
+    assert.deepEqual(seenInFlight, [1, 1], 'the first bytes reached both clients while upstream was still sending');
+    assert.equal(up.countFor(d.path), 1);
+    assert.equal(h.cache.stats().coalesced, 1);
+  } finally {
+    await close();
+  }
+});
+
+test('negative cache: a missing index is asked once; the remembered 404 is not counted as a hit', async () => {
+  const { up, h, close } = await setup();
+  try {
+    const p = 'dists/bookworm/main/i18n/Translation-de.xz';
+    assert.equal((await get(`${h.base}/debian/${p}`)).status, 404);
+    const hits = h.cache.stats().hits;
+    assert.equal((await get(`${h.base}/debian/${p}`)).status, 404);
+    assert.equal(up.countFor(p), 1);
+    assert.equal(h.cache.stats().hits, hits, 'a 404 from memory is not a cache hit');
+    assert.equal(h.cache.stats().negativeHits, 1);
   } finally {
     await close();
   }

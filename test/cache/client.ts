@@ -38,3 +38,27 @@ export function get(url: string, opts: { method?: string; headers?: Record<strin
     req.end();
   });
 }
+
+/** GET with the request-target sent exactly as given (no URL parsing: "../" and "%2e" reach
+ *  the server as written, the way a hostile client sends them). */
+export function rawGet(port: number, target: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'GET', path: target, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Polls `cond` until it holds (a condition, never a fixed sleep); fails after `ms`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,6 +1,7 @@
 // debootstrap --variant=minbase bookworm through the cache, with the machine's own Debian
-// mirror (read from its apt sources at test time, never hard-coded) as the cache's upstream.
-// The second debootstrap must be served entirely from disk: zero upstream bytes.
+// mirror (read from its apt sources at test time, never hard-coded) behind a counting relay
+// as the cache's upstream. The second debootstrap must be served entirely from disk: zero
+// bytes and zero requests at the relay (an independent count, not the cache's own).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startCache } from './harness.js';
+import { CountingRelay } from './relay.js';
 
 const run = promisify(execFile);
 
@@ -44,26 +46,30 @@ async function debootstrap(target: string, mirror: string): Promise<void> {
 }
 
 test('debootstrap minbase bookworm through the cache twice; the second run is served from disk', { timeout: 600_000 }, async () => {
-  const upstream = machineDebianMirror();
+  const relay = new CountingRelay(machineDebianMirror());
+  await relay.start();
   const root = mkdtempSync(join(tmpdir(), 'fb-cache-dbs-'));
-  const h = await startCache({ repos: [{ name: 'debian', url: upstream }], indexFreshSeconds: 3600 });
+  const h = await startCache({ repos: [{ name: 'debian', url: relay.url }], indexFreshSeconds: 3600 });
   try {
     await debootstrap(join(root, 'one'), `${h.base}/debian`);
     assert.ok(existsSync(join(root, 'one/usr/bin/apt-get')));
     const s1 = h.cache.stats();
     assert.ok(s1.files > 80, `minbase is ~90 files, cache holds ${s1.files}`);
-    assert.ok(s1.bytesFromUpstream > 20_000_000);
+    assert.ok(relay.bodyBytes > 20_000_000, `relay carried ${relay.bodyBytes} bytes`);
+    assert.equal(s1.bytesFromUpstream, relay.bodyBytes, 'the cache counts what really came from upstream');
     assert.equal(s1.upstreamErrors, 0);
     rmSync(join(root, 'one'), { recursive: true, force: true });
+    const bytes = relay.bodyBytes;
+    const reqs = relay.requests.length;
 
     await debootstrap(join(root, 'two'), `${h.base}/debian`);
     assert.ok(existsSync(join(root, 'two/usr/bin/apt-get')));
-    const s2 = h.cache.stats();
-    assert.equal(s2.bytesFromUpstream - s1.bytesFromUpstream, 0, 'second run: zero upstream bytes');
-    assert.equal(s2.misses - s1.misses, 0);
-    assert.ok(s2.bytesFromCache - s1.bytesFromCache > 20_000_000);
+    assert.equal(relay.bodyBytes - bytes, 0, 'second run: zero upstream bytes (counted at the relay)');
+    assert.deepEqual(relay.requests.slice(reqs), [], 'second run: no upstream request at all');
+    assert.ok(h.cache.stats().bytesFromCache - s1.bytesFromCache > 20_000_000);
   } finally {
     await h.close();
+    await relay.stop();
     rmSync(root, { recursive: true, force: true });
   }
 });

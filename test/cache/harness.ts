@@ -11,7 +11,7 @@ import { openDatabase, type DB } from '../../src/store/db.js';
 import { silentLogger } from '../../src/log.js';
 import { PackageCache, type Clock } from '../../src/cache/cache.js';
 import { createMirrorRouter } from '../../src/cache/router.js';
-import { cacheConfigSchema, type CacheConfig } from '../../src/cache/config.js';
+import { cacheConfigSchema, type CacheConfigInput } from '../../src/cache/config.js';
 
 export interface CacheHarness {
   cache: PackageCache;
@@ -23,12 +23,12 @@ export interface CacheHarness {
   close(): Promise<void>;
 }
 
-export async function startCache(cfg: Partial<CacheConfig> & { repos: CacheConfig['repos'] }, clock?: Clock, dir?: string): Promise<CacheHarness> {
+export async function startCache(cfg: CacheConfigInput & { repos: NonNullable<CacheConfigInput['repos']> }, clock?: Clock, dir?: string, dbFile?: string, opts: { reconcile?: boolean } = {}): Promise<CacheHarness> {
   const root = dir ?? mkdtempSync(join(tmpdir(), 'fb-cache-'));
   const config = cacheConfigSchema.parse({ enabled: true, dir: join(root, 'cache'), ...cfg });
-  const db = openDatabase(join(root, 'fb.sqlite'));
+  const db = openDatabase(dbFile ?? join(root, 'fb.sqlite'));
   const registry = new Registry();
-  const cache = new PackageCache({ config, db, log: silentLogger(), registry, clock });
+  const cache = new PackageCache({ config, db, log: silentLogger(), registry, clock, reconcile: opts.reconcile });
   await cache.start();
   const app = express();
   app.use('/mirror', createMirrorRouter(cache));
@@ -36,10 +36,13 @@ export async function startCache(cfg: Partial<CacheConfig> & { repos: CacheConfi
     const s = app.listen(0, '127.0.0.1', () => r(s));
   });
   const port = (server.address() as AddressInfo).port;
+  let closed = false;
   return {
     cache, db, registry, dir: root,
     base: `http://127.0.0.1:${port}/mirror`,
     async close() {
+      if (closed) return;
+      closed = true;
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
       await cache.stop();

@@ -1,10 +1,12 @@
 // A loopback "Debian mirror" for tests and the benchmark: serves a directory with
 // Last-Modified/If-Modified-Since, counts requests and body bytes, and injects faults per path:
 // slow drip, a gate (send part, wait for release), dropped connection mid-body, wrong bytes,
-// error statuses, no answer at all.
+// error statuses, no answer at all, an HTML page. Directories are answered the way an
+// autoindex mirror (Apache, nginx) answers them: "dir" -> 301 to "dir/", "dir/" -> an HTML
+// listing.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Fault =
@@ -13,10 +15,13 @@ export type Fault =
   | { kind: 'corrupt' }
   | { kind: 'hang' }
   | { kind: 'slow'; bytesPerSec: number }
-  | { kind: 'gate'; afterBytes: number; release: Promise<void> };
+  | { kind: 'gate'; afterBytes: number; release: Promise<void> }
+  | { kind: 'html' };
 
 export class Upstream {
   requests: string[] = [];
+  /** conditional headers per request, in order */
+  headers: { path: string; ims?: string; inm?: string | string[] }[] = [];
   bodyBytes = 0;
   faults = new Map<string, Fault>();
   /** applies to every path without its own fault */
@@ -49,6 +54,7 @@ export class Upstream {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    this.headers.push({ path, ims: req.headers['if-modified-since'], inm: req.headers['if-none-match'] });
     this.requests.push(path);
     const fault = this.faults.get(path) ?? this.allFault;
     if (fault?.kind === 'hang') return; // never answer
@@ -56,13 +62,25 @@ export class Upstream {
       res.writeHead(fault.status).end('fault\n');
       return;
     }
+    if (fault?.kind === 'html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<html><body>Please log in to the network</body></html>\n');
+      return;
+    }
     const file = join(this.root, path);
     let st;
     try {
       st = statSync(file);
-      if (!st.isFile()) throw new Error('dir');
     } catch {
       res.writeHead(404).end('not found\n');
+      return;
+    }
+    if (st.isDirectory()) {
+      if (!path.endsWith('/') && path !== '') {
+        res.writeHead(301, { location: `/${path}/`, 'content-type': 'text/html' }).end(`<a href="/${path}/">moved</a>\n`);
+        return;
+      }
+      const list = readdirSync(file).map((n) => `<a href="${n}">${n}</a>`).join('\n');
+      res.writeHead(200, { 'content-type': 'text/html;charset=UTF-8' }).end(`<html><head><title>Index of /${path}</title></head><body><pre>${list}</pre></body></html>\n`);
       return;
     }
     const lm = new Date(Math.floor(st.mtimeMs / 1000) * 1000).toUTCString();
