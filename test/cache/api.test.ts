@@ -10,7 +10,7 @@ import { buildRepo, type FixtureRepo } from './repo.js';
 import { Upstream } from './upstream.js';
 import { makeFleet } from './fleet.js';
 import { get } from './client.js';
-import { startDaemon } from '../helpers/fixture.js';
+import { startDaemon, mintToken } from '../helpers/fixture.js';
 import type { WarmReport } from '../../src/cache/warm.js';
 
 let repo: FixtureRepo;
@@ -22,8 +22,10 @@ before(() => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
+let auth: Record<string, string> = {}; // /api/v1 always needs credentials: a Bearer token here
+
 async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) });
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
@@ -39,6 +41,8 @@ test('POST /api/v1/cache/warm, GET /api/v1/cache/stats and /metrics through the 
   const fleet = makeFleet(up.url);
   const { d, base } = await startDaemon(fleet.fx);
   try {
+    auth = { authorization: `Bearer ${await mintToken(d)}` };
+    assert.equal((await fetch(`${base}/api/v1/cache/stats`)).status, 401, 'no token, no stats');
     const dry = await post(`${base}/api/v1/cache/warm`, { role: 'web', dryRun: true });
     assert.equal(dry.status, 200, JSON.stringify(dry.json));
     const rep = dry.json as unknown as WarmReport;
@@ -67,12 +71,12 @@ test('POST /api/v1/cache/warm, GET /api/v1/cache/stats and /metrics through the 
 
     // a hit and a remembered 404 from clients
     const statsUrl = `${base}/api/v1/cache/stats`;
-    const s0 = (await (await fetch(statsUrl)).json()) as Record<string, number>;
+    const s0 = (await (await fetch(statsUrl, { headers: auth })).json()) as Record<string, number>;
     const hello = repo.debs.find((x) => x.pkg === 'hello')!;
     assert.equal((await get(`${base}/mirror/debian/${hello.path}`)).headers['x-cache'], 'HIT');
     assert.equal((await get(`${base}/mirror/debian/dists/bookworm/main/i18n/Translation-de.xz`)).status, 404);
     assert.equal((await get(`${base}/mirror/debian/dists/bookworm/main/i18n/Translation-de.xz`)).status, 404);
-    const stats = (await (await fetch(statsUrl)).json()) as Record<string, number>;
+    const stats = (await (await fetch(statsUrl, { headers: auth })).json()) as Record<string, number>;
     assert.equal(stats.bytesFromUpstream, up.bodyBytes, 'the cache counted what the upstream server sent');
     assert.equal(stats.negativeHits - s0.negativeHits, 1);
     assert.equal(stats.hits - s0.hits, 1, 'the remembered 404 is not a hit');

@@ -79,7 +79,7 @@ test('UI on through the Daemon: setup link, hosts page, event stream, and /api/v
     assert.equal((await (await fetch(pkg)).arrayBuffer()).byteLength, deb.length);
     const s = await stats();
     assert.deepEqual([s.misses, s.hits, s.files, s.sizeBytes, s.maxBytes], [1, 1, 1, deb.length, 1000000]);
-    assert.deepEqual(s.repos, [{ name: 'debian', url: up }]);
+    assert.deepEqual(s.repos, [{ name: 'debian', url: up, format: 'deb' }]);
 
     const ac = new AbortController();
     const es = await fetch(`${base}/events/stream`, { headers: { cookie }, signal: ac.signal });
