@@ -145,6 +145,13 @@ export class DhcpServer {
 
   /** Entry for every datagram. Never throws: a bad packet is counted and dropped. */
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo, localPort: number): void {
+    if (rinfo.port === 0) {
+      // Legal on the wire, never a DHCP client or relay (68/67), and unanswerable: dgram's
+      // send() throws ERR_SOCKET_BAD_PORT for it (proxy mode answers 4011 to the source port).
+      this.m.decisions.inc({ decision: 'ignore-source-port-0' });
+      this.log.debug({ from: rinfo.address, len: msg.length }, 'dhcp: datagram from source port 0 dropped');
+      return;
+    }
     let out: Outcome;
     try {
       const packet = decode(msg);
@@ -208,12 +215,18 @@ export class DhcpServer {
       this.log.error({ err, mac: out.mac }, 'dhcp: reply encoding failed');
       return;
     }
-    sock.send(buf, r.to.port, r.to.address, (err) => {
-      if (err) {
-        this.m.sendErrors.inc();
-        this.log.warn({ err, mac: out.mac, to: r.to }, 'dhcp: send failed');
-      }
-    });
+    const failed = (err: Error) => {
+      this.m.sendErrors.inc();
+      this.log.warn({ err, mac: out.mac, to: r.to }, 'dhcp: send failed');
+    };
+    try {
+      // dgram reports some failures through the callback, others (bad port or address) by
+      // throwing synchronously; neither may escape the socket handler
+      sock.send(buf, r.to.port, r.to.address, (err) => err && failed(err));
+    } catch (err) {
+      failed(err as Error);
+      return;
+    }
     this.m.replies.inc({ type: r.type });
   }
 }

@@ -118,7 +118,10 @@ export class TftpServer {
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const d = decode(msg);
+    // Source port 0 is legal on the wire but no reply can go to it (dgram's send() throws
+    // ERR_SOCKET_BAD_PORT) and no TFTP client uses it: dropped here, at the edge, so no
+    // request path ever starts a transfer to it.
+    const d = rinfo.port === 0 ? ({ ok: false, reason: 'source port 0' } as const) : decode(msg);
     if (!d.ok) {
       this.m.malformed.inc();
       const at = this.now();
