@@ -54,6 +54,7 @@ export async function startServer(opts: {
   config?: TftpConfigInput;
   generated?: GeneratedFileSource;
   socketFactory?: SocketFactory;
+  transferAddress?: string;
 }): Promise<TestServer> {
   const logs: LogLine[] = [];
   const sink = new Writable({
@@ -70,6 +71,7 @@ export async function startServer(opts: {
     registry,
     generated: opts.generated,
     socketFactory: opts.socketFactory,
+    transferAddress: opts.transferAddress,
   });
   await server.start();
   return {
