@@ -55,6 +55,8 @@ export interface Outcome {
   host?: string;
   /** the MAC is not in the inventory: report it through onDiscovered */
   unknown?: boolean;
+  /** the host's reserved address is held by another MAC (logged at warn and counted) */
+  conflict?: { reserved: string; heldBy: string; state: string; until: number };
   reply?: { packet: DhcpPacket; type: ReplyType; to: { address: string; port: number } };
 }
 
@@ -116,16 +118,34 @@ export class DhcpEngine {
 
   // ---- full mode ----
 
+  /**
+   * The host's reservation, unless another MAC holds a live lease on it (the reservation was
+   * added or moved, e.g. by an inventory reload, while that lease ran). Two hosts must never
+   * share an address, so the reserved host is then served like an unreserved one (a pool
+   * address, as dnsmasq and Kea do) until the holder's lease ends: its next renewal is NAKed
+   * (the address is reserved now), and the reserved host's own next renewal of the pool
+   * address is NAKed too, which moves it onto its reservation.
+   */
+  private reservation(o: Outcome, host: ReturnType<HostLookup['byMac']>, now: number): { ip?: string; conflict?: Outcome['conflict'] } {
+    if (!host?.address) return {};
+    const cur = this.d.leases.byIp(host.address);
+    if (isLive(cur, now) && cur.mac !== o.mac) return { conflict: { reserved: host.address, heldBy: cur.mac, state: cur.state, until: cur.expiresAt } };
+    return { ip: host.address };
+  }
+
   private discover(p: DhcpPacket, o: Outcome, host: ReturnType<HostLookup['byMac']>, loader: LoaderChoice): Outcome {
     const now = this.d.now();
     const mac = o.mac!;
-    let ip = host?.address;
+    const res = this.reservation(o, host, now);
+    if (res.conflict) o = { ...o, conflict: res.conflict };
+    let ip = res.ip;
     let how = 'reservation';
     if (!ip) {
       const wanted = getRequestedIp(p);
-      how = 'pool';
-      ip = wanted && this.pool?.available(wanted, mac, this.d.leases, now) ? wanted : this.pool?.allocate(mac, this.d.leases, now);
+      how = res.conflict ? `reservation ${res.conflict.reserved} held by ${res.conflict.heldBy}: pool meanwhile` : 'pool';
+      ip = wanted && wanted !== res.conflict?.reserved && this.pool?.available(wanted, mac, this.d.leases, now) ? wanted : this.pool?.allocate(mac, this.d.leases, now);
     }
+    if (!ip && res.conflict) return { ...o, decision: 'ignore-reservation-conflict', reason: `${how}, but no free pool address` };
     if (!ip) return { ...o, decision: 'ignore-pool-exhausted', reason: 'no free address in the pool' };
     const cur = this.d.leases.byIp(ip);
     // keep a live binding as it is: a client that re-DISCOVERs while bound must not lose it
@@ -150,7 +170,11 @@ export class DhcpEngine {
     const target = getRequestedIp(p) ?? (p.ciaddr !== ZERO ? p.ciaddr : undefined);
     const phase = sid ? 'selecting' : p.ciaddr !== ZERO ? 'renewing' : 'init-reboot';
     if (!target) return { ...o, decision: 'ignore-malformed', reason: 'REQUEST without requested address or ciaddr' };
-    const ok = host?.address ? target === host.address : !!this.pool?.available(target, mac, this.d.leases, now);
+    const res = this.reservation(o, host, now);
+    if (res.conflict) o = { ...o, conflict: res.conflict };
+    // a reserved host outside a conflict may only have its reservation (a REQUEST for anything
+    // else is NAKed, so it moves there); in a conflict it may keep a pool address
+    const ok = res.ip ? target === res.ip : target !== res.conflict?.reserved && !!this.pool?.available(target, mac, this.d.leases, now);
     if (!ok) {
       // INIT-REBOOT/RENEWING for an address we never managed: silence unless authoritative
       if (phase !== 'selecting' && !this.d.config.authoritative) return { ...o, ip: target, decision: 'ignore-not-ours', reason: `${phase}: ${target} not ours (not authoritative)` };

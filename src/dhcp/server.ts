@@ -194,6 +194,11 @@ export class DhcpServer {
       userClass: cl?.userClass,
     };
     this.log.info(fields, `dhcp ${out.type} -> ${out.decision}: ${out.reason}`);
+    if (out.conflict) {
+      this.m.decisions.inc({ decision: 'reservation-conflict' });
+      const c = out.conflict;
+      this.log.warn({ ...fields, reserved: c.reserved, heldBy: c.heldBy, leaseState: c.state, until: new Date(c.until).toISOString() }, `dhcp: reserved address ${c.reserved} of ${out.host} is leased to ${c.heldBy}; not handed out until that lease ends`);
+    }
     if (out.unknown && cl && this.o.onDiscovered) {
       try {
         this.o.onDiscovered(out.ip ? { ...cl, ip: out.ip } : cl);
