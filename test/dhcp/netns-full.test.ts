@@ -74,7 +74,7 @@ describe('dhcp full mode with real clients (netns)', () => {
     lab.setMac('cli', '52:54:00:aa:00:07');
     const env = udhcpc(['-x', '77:69505845', '-x', '93:0000']);
     assert.match(env.ip, /^10\.77\.0\.1\d\d$/);
-    assert.equal(env.boot_file, `http://${SRV}:8080/boot.ipxe?mac=\${net0/mac}`);
+    assert.equal(env.boot_file, `http://${SRV}:8080/boot.ipxe?mac=\${netX/mac}`);
   });
 
   it('ISC dhclient (unknown MAC) gets a pool lease', async () => {

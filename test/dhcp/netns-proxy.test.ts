@@ -98,9 +98,9 @@ describe('dhcp proxy mode next to dnsmasq (netns)', () => {
     lab.setMac('cli', '52:54:00:aa:01:02');
     const r = pxeClient({ mac: '52:54:00:aa:01:02', arch: 0, vendorClass: 'PXEClient:Arch:00000:UNDI:002001', userClass: 'iPXE' });
     const proxy = r.offers.find((o) => o.server === SRV);
-    assert.equal(proxy?.bootfile, `http://${SRV}:8080/boot.ipxe?mac=\${net0/mac}`);
+    assert.equal(proxy?.bootfile, `http://${SRV}:8080/boot.ipxe?mac=\${netX/mac}`);
     assert.equal(proxy?.vendorClass, 'PXEClient');
-    assert.equal(r.proxyAck?.bootfile, `http://${SRV}:8080/boot.ipxe?mac=\${net0/mac}`);
+    assert.equal(r.proxyAck?.bootfile, `http://${SRV}:8080/boot.ipxe?mac=\${netX/mac}`);
     lab.exec('cli', 'ip', ['addr', 'flush', 'dev', 'eth0']);
   });
 
