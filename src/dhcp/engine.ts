@@ -4,7 +4,7 @@
 import { chooseLoader, type LoaderChoice } from '../boot/loader.js';
 import { classify, type DhcpClient } from './classify.js';
 import { BROADCAST_FLAG, replyTo, type DhcpPacket } from './codec.js';
-import type { DhcpConfig } from './config.js';
+import { DEFAULT_NETMASK, type DhcpConfig } from './config.js';
 import type { LeaseStore } from './leases.js';
 import {
   getMessageType, getRequestedIp, getServerId, getHostname, getClientId, ipToBuf, ipsToBuf, macOf, messageTypeName,
@@ -34,6 +34,8 @@ export interface EngineDeps {
   hosts: HostLookup;
   boot: BootTargets;
   now: () => number;
+  /** resolved subnet mask (config.netmask, else the interface's); default config.netmask or /24 */
+  netmask?: string;
 }
 
 export interface Incoming {
@@ -65,9 +67,11 @@ const BCAST = '255.255.255.255';
 
 export class DhcpEngine {
   private readonly pool?: Pool;
+  private readonly netmask: string;
 
   constructor(private readonly d: EngineDeps) {
     const c = d.config;
+    this.netmask = d.netmask ?? c.netmask ?? DEFAULT_NETMASK;
     if (c.pool) {
       const fixed = new Set([d.serverAddress, ...(c.router ? [c.router] : []), ...c.dns]);
       this.pool = new Pool(c.pool.start, c.pool.end, (ip) => fixed.has(ip) || !!d.hosts.reserved?.(ip));
@@ -97,7 +101,7 @@ export class DhcpEngine {
     if (this.d.config.mode === 'proxy') return this.proxy(inc, base, loader);
     if (inc.port === this.d.config.proxyPort) return { ...base, decision: 'ignore-proxy-port', reason: 'full mode does not serve 4011' };
     if (loader.action === 'ignore') return { ...base, decision: 'ignore-unknown', reason: loader.reason };
-    if (p.giaddr !== ZERO && !sameSubnet(p.giaddr, this.pool?.start ?? this.d.serverAddress, this.d.config.netmask)) {
+    if (p.giaddr !== ZERO && !sameSubnet(p.giaddr, this.pool?.start ?? this.d.serverAddress, this.netmask)) {
       return { ...base, decision: 'ignore-relay-subnet', reason: `relay ${p.giaddr} is not on the pool's subnet` };
     }
     switch (mt) {
@@ -268,14 +272,14 @@ export class DhcpEngine {
       r.options.set(Opt.RENEWAL, u32(Math.floor(c.leaseSeconds / 2)));
       r.options.set(Opt.REBINDING, u32(Math.floor((c.leaseSeconds * 7) / 8)));
     }
-    r.options.set(Opt.SUBNET_MASK, ipToBuf(c.netmask));
+    r.options.set(Opt.SUBNET_MASK, ipToBuf(this.netmask));
     // a relayed client's default gateway is normally its relay
     const router = c.router ?? (p.giaddr !== ZERO ? p.giaddr : undefined);
     if (router) r.options.set(Opt.ROUTER, ipToBuf(router));
     // d-i stops at a "no DNS server" prompt without option 6, so it is always sent when configured
     if (c.dns.length) r.options.set(Opt.DNS, ipsToBuf(c.dns));
     if (c.domain) r.options.set(Opt.DOMAIN, Buffer.from(c.domain, 'latin1'));
-    if (ip !== ZERO) r.options.set(Opt.BROADCAST, ipToBuf(broadcastOf(ip, c.netmask)));
+    if (ip !== ZERO) r.options.set(Opt.BROADCAST, ipToBuf(broadcastOf(ip, this.netmask)));
     if (host) r.options.set(Opt.HOSTNAME, Buffer.from(host.name.split('.')[0], 'latin1'));
     if (loader.action === 'boot') this.bootInfo(p, r, loader, loader.vendorClass);
     // Quirk: iPXE keeps re-sending DISCOVER for ~2 s waiting for a ProxyDHCP offer unless the

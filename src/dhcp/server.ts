@@ -21,7 +21,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
 import type { DhcpClient } from './classify.js';
 import { decode, encode } from './codec.js';
-import type { DhcpConfig } from './config.js';
+import { DEFAULT_NETMASK, poolFits, type DhcpConfig } from './config.js';
 import { DhcpEngine, type BootTargets, type HostLookup, type Outcome } from './engine.js';
 import type { LeaseStore } from './leases.js';
 import { sameSubnet } from './pool.js';
@@ -72,6 +72,8 @@ export class DhcpServer {
   private proxySocket?: dgram.Socket;
   private purgeTimer?: NodeJS.Timeout;
   serverAddress?: string;
+  /** the subnet mask in use: dhcp.netmask, else the interface's, else /24 */
+  netmask = DEFAULT_NETMASK;
 
   constructor(opts: DhcpServerOptions) {
     this.o = opts;
@@ -85,8 +87,11 @@ export class DhcpServer {
     const server = c.serverAddress ?? iface?.address;
     if (!server) throw new Error(c.interface ? `dhcp: interface ${c.interface} has no IPv4 address` : 'dhcp: serverAddress or interface required');
     this.serverAddress = server;
+    // the interface's mask only when it is the interface our server address is on
+    this.netmask = c.netmask ?? (iface && iface.address === server ? iface.netmask : undefined) ?? DEFAULT_NETMASK;
+    if (c.mode === 'full' && c.pool && !poolFits(c.pool, this.netmask)) throw new Error(`dhcp: pool ${c.pool.start}-${c.pool.end} spans more than one subnet of ${this.netmask}`);
     const now = this.o.now ?? Date.now;
-    this.engine = new DhcpEngine({ config: c, serverAddress: server, leases: this.o.leases, hosts: this.o.hosts, boot: this.o.boot, now });
+    this.engine = new DhcpEngine({ config: c, serverAddress: server, leases: this.o.leases, hosts: this.o.hosts, boot: this.o.boot, now, netmask: this.netmask });
     try {
       const listen = await this.bind(c.listen, c.port, c.port);
       this.replySocket = listen;
@@ -97,7 +102,7 @@ export class DhcpServer {
       throw err;
     }
     this.purgeTimer = setInterval(() => this.purge(), PURGE_INTERVAL_MS).unref();
-    this.log.info({ mode: c.mode, serverAddress: server, listen: c.listen, port: c.port, proxyPort: c.mode === 'proxy' ? c.proxyPort : undefined, unknownPolicy: c.unknownPolicy }, 'dhcp server listening');
+    this.log.info({ mode: c.mode, serverAddress: server, netmask: this.netmask, listen: c.listen, port: c.port, proxyPort: c.mode === 'proxy' ? c.proxyPort : undefined, unknownPolicy: c.unknownPolicy }, 'dhcp server listening');
   }
 
   async stop(): Promise<void> {
@@ -157,7 +162,7 @@ export class DhcpServer {
       const packet = decode(msg);
       if (packet.op !== 1) return; // a BOOTREPLY on a server port (another server, a relay echo): never ours
       // unicast from off-subnet without a relay: not a client of ours (see the binding note)
-      if (rinfo.address !== '0.0.0.0' && packet.giaddr === '0.0.0.0' && !sameSubnet(rinfo.address, this.serverAddress!, this.o.config.netmask)) {
+      if (rinfo.address !== '0.0.0.0' && packet.giaddr === '0.0.0.0' && !sameSubnet(rinfo.address, this.serverAddress!, this.netmask)) {
         this.m.decisions.inc({ decision: 'ignore-off-subnet' });
         this.log.debug({ from: rinfo.address }, 'dhcp: unicast from off-subnet ignored');
         return;
@@ -199,7 +204,11 @@ export class DhcpServer {
       const c = out.conflict;
       this.log.warn({ ...fields, reserved: c.reserved, heldBy: c.heldBy, leaseState: c.state, until: new Date(c.until).toISOString() }, `dhcp: reserved address ${c.reserved} of ${out.host} is leased to ${c.heldBy}; not handed out until that lease ends`);
     }
-    if (out.unknown && cl && this.o.onDiscovered) {
+    // Proxy mode sits on a site LAN next to the real DHCP server: its laptops and phones are
+    // nobody's boot clients, and recording them costs an SQLite write per packet. Only
+    // network-boot clients (PXE, HTTP boot, iPXE) are reported there.
+    const worth = this.o.config.mode !== 'proxy' || cl?.kind !== 'other';
+    if (out.unknown && cl && worth && this.o.onDiscovered) {
       try {
         this.o.onDiscovered(out.ip ? { ...cl, ip: out.ip } : cl);
       } catch (err) {

@@ -159,3 +159,74 @@ test('server: a reply whose send() throws synchronously is counted as a send err
     await server.stop();
   }
 });
+
+test('server (proxy): only network-boot clients are reported as discovered, not the other devices on the LAN', async () => {
+  const port = 40000 + Math.floor(Math.random() * 10000);
+  const seen: string[] = [];
+  const server = new DhcpServer({
+    config: dhcpConfigSchema.parse({ enabled: true, mode: 'proxy', serverAddress: '127.0.0.1', listen: '127.0.0.1', port, proxyPort: port + 2, clientPort: port + 1, netmask: '255.0.0.0', unknownPolicy: 'discover' }),
+    log: silentLogger(), registry: new Registry(), leases: new MemoryLeaseStore(), hosts: { byMac: () => undefined },
+    boot: { httpBase: 'http://127.0.0.1:8080', tftpServer: '127.0.0.1' }, onDiscovered: (c) => seen.push(c.mac),
+  });
+  await server.start();
+  try {
+    // a laptop's DISCOVER (no PXE vendor class): ignored, and not recorded
+    const laptop = newRequest('52:54:00:77:00:01', 11);
+    laptop.options.set(Opt.MESSAGE_TYPE, Buffer.from([1]));
+    laptop.options.set(Opt.VENDOR_CLASS, Buffer.from('android-dhcp-14'));
+    const c = dgram.createSocket('udp4');
+    await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
+    c.send(encode(laptop), port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 100));
+    c.close();
+    assert.deepEqual(seen, []);
+    // an unknown UEFI PXE client asking the boot server: answered and recorded
+    const reply = decode(await ask4011(port + 2, 12));
+    assert.equal(reply.xid, 12);
+    assert.deepEqual(seen, ['52:54:00:12:00:09']);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('server: with only `interface`, its address and netmask are used (lo: 127.0.0.1/8)', async () => {
+  const port = 40000 + Math.floor(Math.random() * 10000);
+  const registry = new Registry();
+  const server = new DhcpServer({
+    config: dhcpConfigSchema.parse({ enabled: true, interface: 'lo', listen: '127.0.0.1', port, clientPort: port + 1, pool: { start: '127.0.1.1', end: '127.0.1.50' }, unknownPolicy: 'address-only' }),
+    log: silentLogger(), registry, leases: new MemoryLeaseStore(), hosts: { byMac: () => undefined },
+    boot: { httpBase: 'http://127.0.0.1:8080', tftpServer: '127.0.0.1' },
+  });
+  await server.start();
+  const client = dgram.createSocket('udp4');
+  try {
+    assert.equal(server.serverAddress, '127.0.0.1');
+    assert.equal(server.netmask, '255.0.0.0');
+    // 127.1.2.3 is off a /24 around 127.0.0.1 (the old default: dropped as off-subnet), on the /8
+    await new Promise<void>((r) => client.bind(port + 1, '127.1.2.3', r));
+    const got = new Promise<Buffer>((r, j) => {
+      const t = setTimeout(() => j(new Error('no reply within 5 s')), 5000);
+      client.once('message', (m) => (clearTimeout(t), r(m)));
+    });
+    const d = newRequest('52:54:00:12:00:02', 78);
+    d.ciaddr = '127.1.2.3';
+    d.options.set(Opt.MESSAGE_TYPE, Buffer.from([8])); // INFORM
+    client.send(encode(d), port, '127.0.0.1');
+    const reply = decode(await got);
+    assert.equal(reply.xid, 78);
+    assert.deepEqual([...reply.options.get(Opt.SUBNET_MASK)!], [255, 0, 0, 0]);
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+test('server: a pool that spans subnets of the interface mask fails start()', async () => {
+  const server = new DhcpServer({
+    config: dhcpConfigSchema.parse({ enabled: true, interface: 'lo', listen: '127.0.0.1', port: 40000 + Math.floor(Math.random() * 10000), pool: { start: '127.0.1.1', end: '128.0.0.5' } }),
+    log: silentLogger(), registry: new Registry(), leases: new MemoryLeaseStore(), hosts: { byMac: () => undefined },
+    boot: { httpBase: 'http://127.0.0.1:8080', tftpServer: '127.0.0.1' },
+  });
+  await assert.rejects(server.start(), /spans more than one subnet of 255\.0\.0\.0/);
+  await server.stop();
+});
