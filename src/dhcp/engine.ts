@@ -62,6 +62,14 @@ export interface Outcome {
   reply?: { packet: DhcpPacket; type: ReplyType; to: { address: string; port: number } };
 }
 
+/**
+ * Reply options that may be left out when a reply exceeds the client's maximum message size
+ * (fit.ts), least important first: the domain and hostname are conveniences, 28/58/59 are
+ * derivable from mask and lease time, 66 repeats siaddr, 175.176 only saves iPXE ~2 s, 97 is
+ * an echo few ROMs check. Never dropped: 53, 54, 51, 1, 3, 6, 43, 60, 67, 82.
+ */
+export const OPTIONAL_REPLY_OPTIONS: readonly number[] = [Opt.DOMAIN, Opt.HOSTNAME, Opt.BROADCAST, Opt.REBINDING, Opt.RENEWAL, Opt.TFTP_SERVER, Opt.IPXE_ENCAP, Opt.CLIENT_UUID];
+
 const ZERO = '0.0.0.0';
 const BCAST = '255.255.255.255';
 

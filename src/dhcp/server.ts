@@ -20,9 +20,11 @@ import client from 'prom-client';
 import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
 import type { DhcpClient } from './classify.js';
-import { decode, encode } from './codec.js';
+import { decode, type DhcpPacket } from './codec.js';
 import { DEFAULT_NETMASK, poolFits, type DhcpConfig } from './config.js';
-import { DhcpEngine, type BootTargets, type HostLookup, type Outcome } from './engine.js';
+import { DhcpEngine, OPTIONAL_REPLY_OPTIONS, type BootTargets, type HostLookup, type Outcome } from './engine.js';
+import { fitReply, maxReplyLength, type Fitted } from './fit.js';
+import { Opt } from './options.js';
 import type { LeaseStore } from './leases.js';
 import { sameSubnet } from './pool.js';
 
@@ -158,8 +160,9 @@ export class DhcpServer {
       return;
     }
     let out: Outcome;
+    let packet: DhcpPacket;
     try {
-      const packet = decode(msg);
+      packet = decode(msg);
       if (packet.op !== 1) return; // a BOOTREPLY on a server port (another server, a relay echo): never ours
       // unicast from off-subnet without a relay: not a client of ours (see the binding note)
       if (rinfo.address !== '0.0.0.0' && packet.giaddr === '0.0.0.0' && !sameSubnet(rinfo.address, this.serverAddress!, this.netmask)) {
@@ -180,7 +183,7 @@ export class DhcpServer {
       }
       return;
     }
-    if (out.reply) this.send(out, localPort);
+    if (out.reply) this.send(out, localPort, packet);
   }
 
   private record(out: Outcome, xid: number): void {
@@ -217,13 +220,23 @@ export class DhcpServer {
     }
   }
 
-  private send(out: Outcome, localPort: number): void {
+  private send(out: Outcome, localPort: number, req: DhcpPacket): void {
     const r = out.reply!;
     const sock = localPort === this.o.config.proxyPort && this.proxySocket ? this.proxySocket : this.replySocket;
     if (!sock) return; // stopped meanwhile
     let buf: Buffer;
     try {
-      buf = encode(r.packet);
+      // option 67 may go too when the file field carries the same name
+      const b67 = r.packet.options.get(Opt.BOOTFILE);
+      const droppable = r.packet.file && b67?.toString('latin1') === r.packet.file ? [...OPTIONAL_REPLY_OPTIONS, Opt.BOOTFILE] : OPTIONAL_REPLY_OPTIONS;
+      const max = maxReplyLength(req);
+      const f: Fitted = fitReply(r.packet, max, droppable);
+      if (f.overload || f.dropped.length || !f.fits) {
+        const fields = { mac: out.mac, max, size: f.buf.length, overload: f.overload, dropped: f.dropped };
+        if (f.fits) this.log.info(fields, 'dhcp: reply fitted into the client\'s maximum message size');
+        else this.log.warn(fields, 'dhcp: reply exceeds the client\'s maximum message size even without optional options; sent anyway');
+      }
+      buf = f.buf;
     } catch (err) {
       this.m.decisions.inc({ decision: 'error' });
       this.log.error({ err, mac: out.mac }, 'dhcp: reply encoding failed');
