@@ -17,11 +17,11 @@
 #        uefi-http       OVMF + iPXE EFI NIC ROM -> boot.ipxe -> HTTP
 #        uefi-snponly    OVMF's own PXE (NIC without ROM) -> TFTP snponly.efi -> iPXE -> HTTP
 #        bios-2nic, uefi-2nic  an extra NIC (not in the inventory, not cabled) ahead of the
-#                        booting one: the boot must be decided by the MAC that booted. Opt-in:
-#                        bios-2nic fails until boot.ipxe?mac=${net0/mac} becomes ${netX/mac}
+#                        booting one: the boot must be decided by the MAC that booted
+#                        (boot.ipxe?mac=${netX/mac}; ${net0/mac} named the decoy under BIOS)
 #        <mode>-stock    same, without the IPv6 router advertisements (what a LAN without an
 #                        IPv6 router gives: iPXE waits ~16 s per stage for IPv6 autoconf)
-#   default: bios-http bios-undionly uefi-http uefi-snponly bios-http-stock uefi-snponly-stock
+#   default: bios-http bios-undionly uefi-http uefi-snponly bios-2nic uefi-2nic bios-http-stock uefi-snponly-stock
 #
 # Env: E2E_DIR (/tmp/fleetboot-e2e: work dir, report.txt, per-mode artifacts under run/),
 #   E2E_SERVER=fleetboot|fleetboot-dhcp|dnsmasq (debugging only: dnsmasq serves TFTP, or DHCP+TFTP;
@@ -46,7 +46,7 @@ MEM=${MEM:-512}
 PY=/usr/bin/python3
 OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
-DEFAULT_MODES="bios-http bios-undionly uefi-http uefi-snponly bios-http-stock uefi-snponly-stock"
+DEFAULT_MODES="bios-http bios-undionly uefi-http uefi-snponly bios-2nic uefi-2nic bios-http-stock uefi-snponly-stock"
 APT_PKGS="qemu-system-x86 ipxe-qemu seabios ovmf ipxe busybox-static cpio tcpdump iproute2 curl file binutils python3 debian-installer-12-netboot-amd64"
 [ "$E2E_SERVER" = fleetboot ] || APT_PKGS="$APT_PKGS dnsmasq-base"
 # pxe-rig's capture parser: ../shared beside the repo clone (CI), else /work/shared
@@ -124,7 +124,7 @@ start_dnsmasq() { # fallback: DHCP + TFTP by dnsmasq (what fleetboot's own serve
   local t=$E2E_DIR/dnsmasq-tftp h
   rm -rf "$t"; mkdir -p "$t"
   cp "$E2E_DIR/assets/undionly.kpxe" "$E2E_DIR/assets/snponly.efi" "$t/"
-  printf '#!ipxe\nchain http://%s:80/boot.ipxe?mac=${net0/mac} || exit\n' "$SRV_IP" > "$t/boot.ipxe"
+  printf '#!ipxe\nchain http://%s:80/boot.ipxe?mac=${netX/mac} || exit\n' "$SRV_IP" > "$t/boot.ipxe"
   (
     echo "port=0"; echo "interface=veth-srv"; echo "bind-interfaces"
     echo "log-facility=$E2E_DIR/dnsmasq.log"; echo "enable-tftp"; echo "tftp-root=$t"

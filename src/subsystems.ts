@@ -65,7 +65,7 @@ export async function startServers(ctx: SubsystemContext): Promise<Subsystem[]> 
   try {
     if (cfg.tftp.enabled) {
       const { TftpServer } = await import('./tftp/server.js');
-      const tftp = new TftpServer({ config: cfg.tftp, root: cfg.paths.assets, log: ctx.log, registry: ctx.registry, generated: (path, client) => ctx.boot.tftpFile(path, client) });
+      const tftp = new TftpServer({ config: cfg.tftp, root: cfg.paths.assets, log: ctx.log, registry: ctx.registry, generated: (path, client) => ctx.boot.tftpFile(path, client), transferAddress: cfg.server.address });
       await tftp.start();
       started.push({ name: 'tftp', stop: () => tftp.stop() });
     }

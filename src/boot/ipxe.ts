@@ -38,9 +38,9 @@ export function ipxeLocalScript(reason: string, mode: 'exit' | 'sanboot'): strin
 }
 
 /** Served over TFTP as `boot.ipxe` to iPXE builds that ask for a script by name: hands over to
- *  HTTP, where the per-MAC decision is made. */
+ *  HTTP, where the per-MAC decision is made (${netX/mac}: the booting NIC, see loader.ts). */
 export function ipxeChainScript(httpBase: string): string {
-  return ['#!ipxe', `chain ${httpBase}/boot.ipxe?mac=\${net0/mac} || exit`, ''].join('\n');
+  return ['#!ipxe', `chain ${httpBase}/boot.ipxe?mac=\${netX/mac} || exit`, ''].join('\n');
 }
 
 /** PXELINUX paths are relative to the TFTP root, which is the boot-assets directory. */

@@ -17,7 +17,12 @@ export interface LoaderFiles {
   /** path under httpBase for UEFI HTTP boot, per architecture */
   httpX64: string;
   httpArm64: string;
-  /** path (and query) under httpBase that iPXE fetches; ${net0/mac} is expanded by iPXE */
+  /**
+   * path (and query) under httpBase that iPXE fetches. iPXE expands ${netX/mac} to the MAC of
+   * the most recently opened network device — the one it booted from. Not ${net0/mac}: that is
+   * the first NIC on the bus, so a BIOS host booting from its second NIC was decided by the
+   * wrong MAC ("unknown: local boot"; the e2e bios-2nic mode checks this).
+   */
   ipxeScript: string;
 }
 
@@ -28,7 +33,7 @@ export const defaultLoaderFiles: LoaderFiles = {
   efiArm64: 'snponly-arm64.efi',
   httpX64: 'assets/ipxe.efi',
   httpArm64: 'assets/ipxe-arm64.efi',
-  ipxeScript: 'boot.ipxe?mac=${net0/mac}',
+  ipxeScript: 'boot.ipxe?mac=${netX/mac}',
 };
 
 export interface LoaderInput {

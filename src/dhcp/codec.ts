@@ -129,7 +129,7 @@ function putStr(b: Buffer, off: number, max: number, s: string, what: string): v
   bytes.copy(b, off);
 }
 
-/** One option on the wire; values longer than 255 bytes are split into consecutive instances (RFC 3396). */
+/** One option on the wire (one TLV per entry); values longer than 255 bytes are split into consecutive instances (RFC 3396). */
 function encodeOption(code: number, val: Buffer, out: Buffer[]): void {
   if (val.length === 0) {
     out.push(Buffer.from([code, 0]));
@@ -137,11 +137,12 @@ function encodeOption(code: number, val: Buffer, out: Buffer[]): void {
   }
   for (let i = 0; i < val.length; i += 255) {
     const chunk = val.subarray(i, Math.min(i + 255, val.length));
-    out.push(Buffer.from([code, chunk.length]), chunk);
+    out.push(Buffer.concat([Buffer.from([code, chunk.length]), chunk]));
   }
 }
 
-export function encode(p: DhcpPacket): Buffer {
+/** The fixed header, sname and file fields and the magic cookie (240 bytes). */
+export function encodeHeader(p: DhcpPacket): Buffer {
   const head = Buffer.alloc(HEADER_LEN + 4);
   head[0] = p.op;
   head[1] = p.htype;
@@ -158,7 +159,12 @@ export function encode(p: DhcpPacket): Buffer {
   putStr(head, 44, 64, p.sname, 'sname');
   putStr(head, 108, 128, p.file, 'file');
   head.writeUInt32BE(MAGIC_COOKIE, HEADER_LEN);
-  const out: Buffer[] = [head];
+  return head;
+}
+
+/** The options as wire TLVs in order (53 first; > 255 bytes split per RFC 3396), without END. */
+export function optionChunks(p: DhcpPacket): Buffer[] {
+  const out: Buffer[] = [];
   // Message type first: RFC 2131 does not require it, but several PXE ROMs scan for 53 at
   // the start of the options area.
   const mt = p.options.get(Opt.MESSAGE_TYPE);
@@ -168,10 +174,16 @@ export function encode(p: DhcpPacket): Buffer {
     if (code < 0 || code > 254) throw new Error(`bad option code ${code}`);
     encodeOption(code, val, out);
   }
-  out.push(Buffer.from([Opt.END]));
-  let buf = Buffer.concat(out);
-  if (buf.length < MIN_PACKET) buf = Buffer.concat([buf, Buffer.alloc(MIN_PACKET - buf.length)]);
-  return buf;
+  return out;
+}
+
+/** Pads a finished message to the 300-byte minimum. */
+export function padMessage(buf: Buffer): Buffer {
+  return buf.length < MIN_PACKET ? Buffer.concat([buf, Buffer.alloc(MIN_PACKET - buf.length)]) : buf;
+}
+
+export function encode(p: DhcpPacket): Buffer {
+  return padMessage(Buffer.concat([encodeHeader(p), ...optionChunks(p), Buffer.from([Opt.END])]));
 }
 
 /** A fresh BOOTREPLY carrying a request's xid/flags/giaddr/chaddr (RFC 2131 table 3). */

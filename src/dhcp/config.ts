@@ -25,7 +25,10 @@ export const dhcpConfigSchema = z
     enabled: z.boolean().default(false),
     /** full: we are the DHCP server. proxy: another server hands out addresses; we add boot info. */
     mode: z.enum(['full', 'proxy']).default('full'),
-    /** provisioning interface; used to find serverAddress/netmask when those are not given */
+    /**
+     * provisioning interface; its first IPv4 address and netmask are used (at start) when
+     * serverAddress / netmask are not given
+     */
     interface: z.string().optional(),
     /** our address on the provisioning subnet: server identifier, reply source */
     serverAddress: ipv4.optional(),
@@ -37,7 +40,8 @@ export const dhcpConfigSchema = z
     /** port replies to clients go to (68; tests may move it) */
     clientPort: z.number().int().min(1).max(65535).default(68),
     pool: z.object({ start: ipv4, end: ipv4 }).strict().optional(),
-    netmask: ipv4.default('255.255.255.0'),
+    /** subnet mask of the provisioning subnet; unset: the interface's, else 255.255.255.0 */
+    netmask: ipv4.optional(),
     router: ipv4.optional(),
     dns: z.array(ipv4).default([]),
     domain: z.string().optional(),
@@ -61,12 +65,20 @@ export const dhcpConfigSchema = z
     if (c.mode === 'full') {
       if (!c.pool) ctx.addIssue({ code: 'custom', message: 'full mode needs a pool {start, end}', path: ['pool'] });
       else if (ipToNum(c.pool.start) > ipToNum(c.pool.end)) ctx.addIssue({ code: 'custom', message: 'pool start is after pool end', path: ['pool'] });
-      else {
-        const m = ipToNum(c.netmask);
-        if ((ipToNum(c.pool.start) & m) !== (ipToNum(c.pool.end) & m)) ctx.addIssue({ code: 'custom', message: 'pool spans more than one subnet', path: ['pool'] });
+      else if (c.netmask || !c.interface) {
+        // with only `interface`, the mask is known at start (DhcpServer checks it there)
+        if (!poolFits(c.pool, c.netmask ?? DEFAULT_NETMASK)) ctx.addIssue({ code: 'custom', message: 'pool spans more than one subnet', path: ['pool'] });
       }
     }
   });
 
 export type DhcpConfig = z.infer<typeof dhcpConfigSchema>;
+
+export const DEFAULT_NETMASK = '255.255.255.0';
+
+/** Does the pool lie inside one subnet of `mask`? */
+export function poolFits(pool: { start: string; end: string }, mask: string): boolean {
+  const m = ipToNum(mask);
+  return (ipToNum(pool.start) & m) === (ipToNum(pool.end) & m);
+}
 export type DhcpConfigInput = z.input<typeof dhcpConfigSchema>;

@@ -4,7 +4,7 @@
 import { chooseLoader, type LoaderChoice } from '../boot/loader.js';
 import { classify, type DhcpClient } from './classify.js';
 import { BROADCAST_FLAG, replyTo, type DhcpPacket } from './codec.js';
-import type { DhcpConfig } from './config.js';
+import { DEFAULT_NETMASK, type DhcpConfig } from './config.js';
 import type { LeaseStore } from './leases.js';
 import {
   getMessageType, getRequestedIp, getServerId, getHostname, getClientId, ipToBuf, ipsToBuf, macOf, messageTypeName,
@@ -34,6 +34,8 @@ export interface EngineDeps {
   hosts: HostLookup;
   boot: BootTargets;
   now: () => number;
+  /** resolved subnet mask (config.netmask, else the interface's); default config.netmask or /24 */
+  netmask?: string;
 }
 
 export interface Incoming {
@@ -55,17 +57,29 @@ export interface Outcome {
   host?: string;
   /** the MAC is not in the inventory: report it through onDiscovered */
   unknown?: boolean;
+  /** the host's reserved address is held by another MAC (logged at warn and counted) */
+  conflict?: { reserved: string; heldBy: string; state: string; until: number };
   reply?: { packet: DhcpPacket; type: ReplyType; to: { address: string; port: number } };
 }
+
+/**
+ * Reply options that may be left out when a reply exceeds the client's maximum message size
+ * (fit.ts), least important first: the domain and hostname are conveniences, 28/58/59 are
+ * derivable from mask and lease time, 66 repeats siaddr, 175.176 only saves iPXE ~2 s, 97 is
+ * an echo few ROMs check. Never dropped: 53, 54, 51, 1, 3, 6, 43, 60, 67, 82.
+ */
+export const OPTIONAL_REPLY_OPTIONS: readonly number[] = [Opt.DOMAIN, Opt.HOSTNAME, Opt.BROADCAST, Opt.REBINDING, Opt.RENEWAL, Opt.TFTP_SERVER, Opt.IPXE_ENCAP, Opt.CLIENT_UUID];
 
 const ZERO = '0.0.0.0';
 const BCAST = '255.255.255.255';
 
 export class DhcpEngine {
   private readonly pool?: Pool;
+  private readonly netmask: string;
 
   constructor(private readonly d: EngineDeps) {
     const c = d.config;
+    this.netmask = d.netmask ?? c.netmask ?? DEFAULT_NETMASK;
     if (c.pool) {
       const fixed = new Set([d.serverAddress, ...(c.router ? [c.router] : []), ...c.dns]);
       this.pool = new Pool(c.pool.start, c.pool.end, (ip) => fixed.has(ip) || !!d.hosts.reserved?.(ip));
@@ -95,7 +109,7 @@ export class DhcpEngine {
     if (this.d.config.mode === 'proxy') return this.proxy(inc, base, loader);
     if (inc.port === this.d.config.proxyPort) return { ...base, decision: 'ignore-proxy-port', reason: 'full mode does not serve 4011' };
     if (loader.action === 'ignore') return { ...base, decision: 'ignore-unknown', reason: loader.reason };
-    if (p.giaddr !== ZERO && !sameSubnet(p.giaddr, this.pool?.start ?? this.d.serverAddress, this.d.config.netmask)) {
+    if (p.giaddr !== ZERO && !sameSubnet(p.giaddr, this.pool?.start ?? this.d.serverAddress, this.netmask)) {
       return { ...base, decision: 'ignore-relay-subnet', reason: `relay ${p.giaddr} is not on the pool's subnet` };
     }
     switch (mt) {
@@ -116,16 +130,34 @@ export class DhcpEngine {
 
   // ---- full mode ----
 
+  /**
+   * The host's reservation, unless another MAC holds a live lease on it (the reservation was
+   * added or moved, e.g. by an inventory reload, while that lease ran). Two hosts must never
+   * share an address, so the reserved host is then served like an unreserved one (a pool
+   * address, as dnsmasq and Kea do) until the holder's lease ends: its next renewal is NAKed
+   * (the address is reserved now), and the reserved host's own next renewal of the pool
+   * address is NAKed too, which moves it onto its reservation.
+   */
+  private reservation(o: Outcome, host: ReturnType<HostLookup['byMac']>, now: number): { ip?: string; conflict?: Outcome['conflict'] } {
+    if (!host?.address) return {};
+    const cur = this.d.leases.byIp(host.address);
+    if (isLive(cur, now) && cur.mac !== o.mac) return { conflict: { reserved: host.address, heldBy: cur.mac, state: cur.state, until: cur.expiresAt } };
+    return { ip: host.address };
+  }
+
   private discover(p: DhcpPacket, o: Outcome, host: ReturnType<HostLookup['byMac']>, loader: LoaderChoice): Outcome {
     const now = this.d.now();
     const mac = o.mac!;
-    let ip = host?.address;
+    const res = this.reservation(o, host, now);
+    if (res.conflict) o = { ...o, conflict: res.conflict };
+    let ip = res.ip;
     let how = 'reservation';
     if (!ip) {
       const wanted = getRequestedIp(p);
-      how = 'pool';
-      ip = wanted && this.pool?.available(wanted, mac, this.d.leases, now) ? wanted : this.pool?.allocate(mac, this.d.leases, now);
+      how = res.conflict ? `reservation ${res.conflict.reserved} held by ${res.conflict.heldBy}: pool meanwhile` : 'pool';
+      ip = wanted && wanted !== res.conflict?.reserved && this.pool?.available(wanted, mac, this.d.leases, now) ? wanted : this.pool?.allocate(mac, this.d.leases, now);
     }
+    if (!ip && res.conflict) return { ...o, decision: 'ignore-reservation-conflict', reason: `${how}, but no free pool address` };
     if (!ip) return { ...o, decision: 'ignore-pool-exhausted', reason: 'no free address in the pool' };
     const cur = this.d.leases.byIp(ip);
     // keep a live binding as it is: a client that re-DISCOVERs while bound must not lose it
@@ -150,7 +182,11 @@ export class DhcpEngine {
     const target = getRequestedIp(p) ?? (p.ciaddr !== ZERO ? p.ciaddr : undefined);
     const phase = sid ? 'selecting' : p.ciaddr !== ZERO ? 'renewing' : 'init-reboot';
     if (!target) return { ...o, decision: 'ignore-malformed', reason: 'REQUEST without requested address or ciaddr' };
-    const ok = host?.address ? target === host.address : !!this.pool?.available(target, mac, this.d.leases, now);
+    const res = this.reservation(o, host, now);
+    if (res.conflict) o = { ...o, conflict: res.conflict };
+    // a reserved host outside a conflict may only have its reservation (a REQUEST for anything
+    // else is NAKed, so it moves there); in a conflict it may keep a pool address
+    const ok = res.ip ? target === res.ip : target !== res.conflict?.reserved && !!this.pool?.available(target, mac, this.d.leases, now);
     if (!ok) {
       // INIT-REBOOT/RENEWING for an address we never managed: silence unless authoritative
       if (phase !== 'selecting' && !this.d.config.authoritative) return { ...o, ip: target, decision: 'ignore-not-ours', reason: `${phase}: ${target} not ours (not authoritative)` };
@@ -244,14 +280,14 @@ export class DhcpEngine {
       r.options.set(Opt.RENEWAL, u32(Math.floor(c.leaseSeconds / 2)));
       r.options.set(Opt.REBINDING, u32(Math.floor((c.leaseSeconds * 7) / 8)));
     }
-    r.options.set(Opt.SUBNET_MASK, ipToBuf(c.netmask));
+    r.options.set(Opt.SUBNET_MASK, ipToBuf(this.netmask));
     // a relayed client's default gateway is normally its relay
     const router = c.router ?? (p.giaddr !== ZERO ? p.giaddr : undefined);
     if (router) r.options.set(Opt.ROUTER, ipToBuf(router));
     // d-i stops at a "no DNS server" prompt without option 6, so it is always sent when configured
     if (c.dns.length) r.options.set(Opt.DNS, ipsToBuf(c.dns));
     if (c.domain) r.options.set(Opt.DOMAIN, Buffer.from(c.domain, 'latin1'));
-    if (ip !== ZERO) r.options.set(Opt.BROADCAST, ipToBuf(broadcastOf(ip, c.netmask)));
+    if (ip !== ZERO) r.options.set(Opt.BROADCAST, ipToBuf(broadcastOf(ip, this.netmask)));
     if (host) r.options.set(Opt.HOSTNAME, Buffer.from(host.name.split('.')[0], 'latin1'));
     if (loader.action === 'boot') this.bootInfo(p, r, loader, loader.vendorClass);
     // Quirk: iPXE keeps re-sending DISCOVER for ~2 s waiting for a ProxyDHCP offer unless the

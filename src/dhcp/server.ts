@@ -20,9 +20,11 @@ import client from 'prom-client';
 import type { Logger } from '../log.js';
 import type { Registry } from 'prom-client';
 import type { DhcpClient } from './classify.js';
-import { decode, encode } from './codec.js';
-import type { DhcpConfig } from './config.js';
-import { DhcpEngine, type BootTargets, type HostLookup, type Outcome } from './engine.js';
+import { decode, type DhcpPacket } from './codec.js';
+import { DEFAULT_NETMASK, poolFits, type DhcpConfig } from './config.js';
+import { DhcpEngine, OPTIONAL_REPLY_OPTIONS, type BootTargets, type HostLookup, type Outcome } from './engine.js';
+import { fitReply, maxReplyLength, type Fitted } from './fit.js';
+import { Opt } from './options.js';
 import type { LeaseStore } from './leases.js';
 import { sameSubnet } from './pool.js';
 
@@ -72,6 +74,8 @@ export class DhcpServer {
   private proxySocket?: dgram.Socket;
   private purgeTimer?: NodeJS.Timeout;
   serverAddress?: string;
+  /** the subnet mask in use: dhcp.netmask, else the interface's, else /24 */
+  netmask = DEFAULT_NETMASK;
 
   constructor(opts: DhcpServerOptions) {
     this.o = opts;
@@ -85,8 +89,11 @@ export class DhcpServer {
     const server = c.serverAddress ?? iface?.address;
     if (!server) throw new Error(c.interface ? `dhcp: interface ${c.interface} has no IPv4 address` : 'dhcp: serverAddress or interface required');
     this.serverAddress = server;
+    // the interface's mask only when it is the interface our server address is on
+    this.netmask = c.netmask ?? (iface && iface.address === server ? iface.netmask : undefined) ?? DEFAULT_NETMASK;
+    if (c.mode === 'full' && c.pool && !poolFits(c.pool, this.netmask)) throw new Error(`dhcp: pool ${c.pool.start}-${c.pool.end} spans more than one subnet of ${this.netmask}`);
     const now = this.o.now ?? Date.now;
-    this.engine = new DhcpEngine({ config: c, serverAddress: server, leases: this.o.leases, hosts: this.o.hosts, boot: this.o.boot, now });
+    this.engine = new DhcpEngine({ config: c, serverAddress: server, leases: this.o.leases, hosts: this.o.hosts, boot: this.o.boot, now, netmask: this.netmask });
     try {
       const listen = await this.bind(c.listen, c.port, c.port);
       this.replySocket = listen;
@@ -97,7 +104,7 @@ export class DhcpServer {
       throw err;
     }
     this.purgeTimer = setInterval(() => this.purge(), PURGE_INTERVAL_MS).unref();
-    this.log.info({ mode: c.mode, serverAddress: server, listen: c.listen, port: c.port, proxyPort: c.mode === 'proxy' ? c.proxyPort : undefined, unknownPolicy: c.unknownPolicy }, 'dhcp server listening');
+    this.log.info({ mode: c.mode, serverAddress: server, netmask: this.netmask, listen: c.listen, port: c.port, proxyPort: c.mode === 'proxy' ? c.proxyPort : undefined, unknownPolicy: c.unknownPolicy }, 'dhcp server listening');
   }
 
   async stop(): Promise<void> {
@@ -145,12 +152,20 @@ export class DhcpServer {
 
   /** Entry for every datagram. Never throws: a bad packet is counted and dropped. */
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo, localPort: number): void {
+    if (rinfo.port === 0) {
+      // Legal on the wire, never a DHCP client or relay (68/67), and unanswerable: dgram's
+      // send() throws ERR_SOCKET_BAD_PORT for it (proxy mode answers 4011 to the source port).
+      this.m.decisions.inc({ decision: 'ignore-source-port-0' });
+      this.log.debug({ from: rinfo.address, len: msg.length }, 'dhcp: datagram from source port 0 dropped');
+      return;
+    }
     let out: Outcome;
+    let packet: DhcpPacket;
     try {
-      const packet = decode(msg);
+      packet = decode(msg);
       if (packet.op !== 1) return; // a BOOTREPLY on a server port (another server, a relay echo): never ours
       // unicast from off-subnet without a relay: not a client of ours (see the binding note)
-      if (rinfo.address !== '0.0.0.0' && packet.giaddr === '0.0.0.0' && !sameSubnet(rinfo.address, this.serverAddress!, this.o.config.netmask)) {
+      if (rinfo.address !== '0.0.0.0' && packet.giaddr === '0.0.0.0' && !sameSubnet(rinfo.address, this.serverAddress!, this.netmask)) {
         this.m.decisions.inc({ decision: 'ignore-off-subnet' });
         this.log.debug({ from: rinfo.address }, 'dhcp: unicast from off-subnet ignored');
         return;
@@ -168,7 +183,7 @@ export class DhcpServer {
       }
       return;
     }
-    if (out.reply) this.send(out, localPort);
+    if (out.reply) this.send(out, localPort, packet);
   }
 
   private record(out: Outcome, xid: number): void {
@@ -187,7 +202,16 @@ export class DhcpServer {
       userClass: cl?.userClass,
     };
     this.log.info(fields, `dhcp ${out.type} -> ${out.decision}: ${out.reason}`);
-    if (out.unknown && cl && this.o.onDiscovered) {
+    if (out.conflict) {
+      this.m.decisions.inc({ decision: 'reservation-conflict' });
+      const c = out.conflict;
+      this.log.warn({ ...fields, reserved: c.reserved, heldBy: c.heldBy, leaseState: c.state, until: new Date(c.until).toISOString() }, `dhcp: reserved address ${c.reserved} of ${out.host} is leased to ${c.heldBy}; not handed out until that lease ends`);
+    }
+    // Proxy mode sits on a site LAN next to the real DHCP server: its laptops and phones are
+    // nobody's boot clients, and recording them costs an SQLite write per packet. Only
+    // network-boot clients (PXE, HTTP boot, iPXE) are reported there.
+    const worth = this.o.config.mode !== 'proxy' || cl?.kind !== 'other';
+    if (out.unknown && cl && worth && this.o.onDiscovered) {
       try {
         this.o.onDiscovered(out.ip ? { ...cl, ip: out.ip } : cl);
       } catch (err) {
@@ -196,24 +220,40 @@ export class DhcpServer {
     }
   }
 
-  private send(out: Outcome, localPort: number): void {
+  private send(out: Outcome, localPort: number, req: DhcpPacket): void {
     const r = out.reply!;
     const sock = localPort === this.o.config.proxyPort && this.proxySocket ? this.proxySocket : this.replySocket;
     if (!sock) return; // stopped meanwhile
     let buf: Buffer;
     try {
-      buf = encode(r.packet);
+      // option 67 may go too when the file field carries the same name
+      const b67 = r.packet.options.get(Opt.BOOTFILE);
+      const droppable = r.packet.file && b67?.toString('latin1') === r.packet.file ? [...OPTIONAL_REPLY_OPTIONS, Opt.BOOTFILE] : OPTIONAL_REPLY_OPTIONS;
+      const max = maxReplyLength(req);
+      const f: Fitted = fitReply(r.packet, max, droppable);
+      if (f.overload || f.dropped.length || !f.fits) {
+        const fields = { mac: out.mac, max, size: f.buf.length, overload: f.overload, dropped: f.dropped };
+        if (f.fits) this.log.info(fields, 'dhcp: reply fitted into the client\'s maximum message size');
+        else this.log.warn(fields, 'dhcp: reply exceeds the client\'s maximum message size even without optional options; sent anyway');
+      }
+      buf = f.buf;
     } catch (err) {
       this.m.decisions.inc({ decision: 'error' });
       this.log.error({ err, mac: out.mac }, 'dhcp: reply encoding failed');
       return;
     }
-    sock.send(buf, r.to.port, r.to.address, (err) => {
-      if (err) {
-        this.m.sendErrors.inc();
-        this.log.warn({ err, mac: out.mac, to: r.to }, 'dhcp: send failed');
-      }
-    });
+    const failed = (err: Error) => {
+      this.m.sendErrors.inc();
+      this.log.warn({ err, mac: out.mac, to: r.to }, 'dhcp: send failed');
+    };
+    try {
+      // dgram reports some failures through the callback, others (bad port or address) by
+      // throwing synchronously; neither may escape the socket handler
+      sock.send(buf, r.to.port, r.to.address, (err) => err && failed(err));
+    } catch (err) {
+      failed(err as Error);
+      return;
+    }
     this.m.replies.inc({ type: r.type });
   }
 }

@@ -8,11 +8,12 @@ export const tftpConfigSchema = z
   .object({
     enabled: z.boolean().default(true),
     /**
-     * Listen address. Transfer sockets bind to it too, so replies leave from the address the
-     * client asked (with 0.0.0.0 the kernel picks the source by route; Node has no
-     * IP_PKTINFO to answer from the exact destination address of the request).
+     * Listen address, and the address every transfer socket binds to. Unset: listen on all
+     * addresses (0.0.0.0) and bind transfer sockets to the daemon's `server.address` (the
+     * next-server DHCP hands out), so replies leave from the address PXE clients asked. Node
+     * has no IP_PKTINFO to learn which local address an RRQ arrived on; see docs/tftp.md.
      */
-    address: z.string().regex(IPV4_RE, 'must be an IPv4 address like 10.0.0.5').default('0.0.0.0'),
+    address: z.string().regex(IPV4_RE, 'must be an IPv4 address like 10.0.0.5').optional(),
     /** 0 = ephemeral (tests) */
     port: z.number().int().min(0).max(65535).default(69),
     /**

@@ -1,7 +1,7 @@
 // Read-only TFTP server (RFC 1350, options per RFC 2347/2348/2349/7440).
 //
 // One listening socket takes requests; each accepted RRQ gets its own socket (a fresh transfer
-// ID) bound to the configured address, so transfers never share state and a packet from the
+// ID) bound to the configured address (else the server address, see config.ts), so transfers never share state and a packet from the
 // wrong port cannot disturb one (see transfer.ts). Files come from an injected generator first
 // (per-host pxelinux.cfg / boot.ipxe from the boot decision), then from the realpath jail.
 // Nothing a client sends can throw out of a socket handler: decode() returns results, and every
@@ -19,7 +19,20 @@ import { Transfer, type TransferResult } from './transfer.js';
 
 export type GeneratedFileSource = (path: string, client: { address: string; port: number }) => Promise<Buffer | null>;
 /** Makes an unbound UDP socket; tests wrap it to drop/duplicate/reorder packets. */
-export type SocketFactory = () => dgram.Socket;
+export type SocketFactory = (opts?: { reuseAddr?: boolean }) => dgram.Socket;
+
+/** A listening socket and the address transfers started from its requests bind to. */
+interface Listener {
+  sock: dgram.Socket;
+  local: string;
+}
+
+/** Where a request came from, and which listener it arrived on (refusals leave from there). */
+interface Peer {
+  address: string;
+  port: number;
+  via: Listener;
+}
 
 export interface TftpServerOptions {
   config: TftpConfig;
@@ -30,6 +43,12 @@ export interface TftpServerOptions {
   generated?: GeneratedFileSource;
   socketFactory?: SocketFactory;
   now?: () => number;
+  /**
+   * Address transfer sockets bind to when `config.address` is unset (the daemon passes
+   * `server.address`). Not an address of this host (NAT, a container with mapped ports):
+   * transfer sockets fall back to the wildcard, with a warning at start.
+   */
+  transferAddress?: string;
 }
 
 type RequestResult = 'not_found' | 'denied' | 'busy' | 'refused' | 'bad_mode' | 'error';
@@ -63,12 +82,14 @@ export class TftpServer {
   private readonly jail: Jail;
   private readonly now: () => number;
   private readonly makeSocket: SocketFactory;
-  private socket: dgram.Socket | undefined;
+  private listeners: Listener[] = [];
   private readonly transfers = new Map<string, Transfer>();
   /** requests whose file is still being resolved: duplicates of them are ignored */
   private readonly pending = new Set<string>();
   private stopped = false;
   private lastMalformedWarn = -Infinity;
+  /** what transfer sockets bind to; resolved in start() */
+  private transferAddress = '0.0.0.0';
 
   constructor(opts: TftpServerOptions) {
     this.o = opts;
@@ -76,40 +97,102 @@ export class TftpServer {
     this.m = metrics(opts.registry);
     this.jail = new Jail(opts.root);
     this.now = opts.now ?? Date.now;
-    this.makeSocket = opts.socketFactory ?? (() => dgram.createSocket({ type: 'udp4', lookup: literalLookup }));
+    this.makeSocket = opts.socketFactory ?? ((o) => dgram.createSocket({ type: 'udp4', lookup: literalLookup, reuseAddr: !!o?.reuseAddr }));
   }
 
   /** Bound port (useful with port 0). */
   get port(): number {
-    return this.socket?.address().port ?? 0;
+    return this.listeners[0]?.sock.address().port ?? 0;
   }
 
   get activeTransfers(): number {
     return this.transfers.size;
   }
 
-  async start(): Promise<void> {
-    this.stopped = false;
-    const s = this.makeSocket();
-    await new Promise<void>((resolve, reject) => {
+  private bindSocket(s: dgram.Socket, address: string, port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.bind({ address: this.o.config.address, port: this.o.config.port }, () => {
+      s.bind({ address, port }, () => {
         s.off('error', reject);
         resolve();
       });
     });
-    s.on('error', (err) => this.log.warn({ err }, 'tftp: listening socket error'));
-    s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    this.socket = s;
-    this.log.info({ address: this.o.config.address, port: this.port, root: this.o.root }, 'tftp listening');
+  }
+
+  /** The configured address, else `transferAddress` if this host owns it (probed by a bind). */
+  private async resolveTransferAddress(): Promise<string> {
+    if (this.o.config.address) return this.o.config.address;
+    const want = this.o.transferAddress;
+    if (!want || want === '0.0.0.0') return '0.0.0.0';
+    const probe = dgram.createSocket('udp4');
+    try {
+      await this.bindSocket(probe, want, 0);
+      return want;
+    } catch (err) {
+      this.log.warn({ err, address: want }, 'tftp: server address is not an address of this host; transfer sockets bind to 0.0.0.0 (replies leave from the address the route picks)');
+      return '0.0.0.0';
+    } finally {
+      try {
+        probe.close();
+      } catch {
+        /* never bound */
+      }
+    }
+  }
+
+  private async listen(address: string, port: number, local: string, reuseAddr: boolean): Promise<Listener> {
+    const sock = this.makeSocket({ reuseAddr });
+    const l = { sock, local };
+    this.listeners.push(l);
+    await this.bindSocket(sock, address, port);
+    sock.on('error', (err) => this.log.warn({ err }, 'tftp: listening socket error'));
+    sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo, l));
+    return l;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.transferAddress = await this.resolveTransferAddress();
+    const c = this.o.config;
+    try {
+      if (!c.address && this.transferAddress !== '0.0.0.0') {
+        // Two listeners sharing the port (SO_REUSEADDR): the kernel hands a unicast to the most
+        // specific bound socket, so an RRQ to the server address arrives on the first and its
+        // transfer binds that address; an RRQ to any other local address (loopback, a second
+        // interface) arrives on the wildcard and its transfer lets the route pick the source,
+        // as before. Node cannot read the destination of a datagram (no IP_PKTINFO).
+        const first = await this.listen(this.transferAddress, c.port, this.transferAddress, true);
+        await this.listen('0.0.0.0', first.sock.address().port, '0.0.0.0', true);
+      } else {
+        await this.listen(c.address ?? '0.0.0.0', c.port, this.transferAddress, false);
+      }
+    } catch (err) {
+      await this.closeListeners(); // never leave half the sockets bound
+      throw err;
+    }
+    this.log.info({ address: c.address ?? '0.0.0.0', transferAddress: this.transferAddress, port: this.port, root: this.o.root }, 'tftp listening');
+  }
+
+  private closeListeners(): Promise<void> {
+    const ls = this.listeners;
+    this.listeners = [];
+    return Promise.all(
+      ls.map(
+        (l) =>
+          new Promise<void>((r) => {
+            try {
+              l.sock.close(() => r());
+            } catch {
+              r(); // never bound
+            }
+          }),
+      ),
+    ).then(() => undefined);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const waits: Promise<void>[] = [];
-    const s = this.socket;
-    this.socket = undefined;
-    if (s) waits.push(new Promise<void>((r) => s.close(() => r())));
+    const waits: Promise<void>[] = [this.closeListeners()];
     for (const t of [...this.transfers.values()]) {
       t.cancel('server shutting down');
       waits.push(t.closedPromise);
@@ -117,8 +200,11 @@ export class TftpServer {
     await Promise.all(waits);
   }
 
-  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const d = decode(msg);
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo, via: Listener): void {
+    // Source port 0 is legal on the wire but no reply can go to it (dgram's send() throws
+    // ERR_SOCKET_BAD_PORT) and no TFTP client uses it: dropped here, at the edge, so no
+    // request path ever starts a transfer to it.
+    const d = rinfo.port === 0 ? ({ ok: false, reason: 'source port 0' } as const) : decode(msg);
     if (!d.ok) {
       this.m.malformed.inc();
       const at = this.now();
@@ -130,78 +216,74 @@ export class TftpServer {
       return;
     }
     const p = d.packet;
+    const peer: Peer = { address: rinfo.address, port: rinfo.port, via };
     if (p.op === 'rrq') {
-      this.onRead(p, rinfo).catch((err) => {
+      this.onRead(p, peer).catch((err) => {
         // last line of defence: a bug in a request path must cost one request, not the server
         this.log.error({ err, ip: rinfo.address, port: rinfo.port }, 'tftp: request failed');
         this.pending.delete(`${rinfo.address}:${rinfo.port}`);
-        this.reject(rinfo, ErrorCode.NOT_DEFINED, 'internal error', 'error');
+        this.reject(peer, ErrorCode.NOT_DEFINED, 'internal error', 'error');
       });
     } else if (p.op === 'wrq') {
       this.log.info({ ip: rinfo.address, port: rinfo.port, file: p.filename }, 'tftp: write request refused (read-only server)');
-      this.reject(rinfo, ErrorCode.ACCESS_VIOLATION, 'write requests are not accepted', 'refused');
+      this.reject(peer, ErrorCode.ACCESS_VIOLATION, 'write requests are not accepted', 'refused');
     } else if (p.op !== 'error') {
       // DATA/ACK/OACK on the request port belong to no transfer. ERRORs are never answered.
-      this.sendFromMain(encode({ op: 'error', code: ErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), rinfo);
+      this.sendFromMain(encode({ op: 'error', code: ErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), peer);
     }
   }
 
-  private sendFromMain(buf: Buffer, rinfo: { address: string; port: number }): void {
+  private sendFromMain(buf: Buffer, peer: Peer): void {
+    if (!this.listeners.includes(peer.via)) return; // stopped meanwhile
     try {
-      this.socket?.send(buf, rinfo.port, rinfo.address);
+      peer.via.sock.send(buf, peer.port, peer.address);
     } catch (err) {
       this.log.debug({ err }, 'tftp: send failed');
     }
   }
 
   /** Request-level refusals are answered from the listening port (no transfer ID exists yet). */
-  private reject(rinfo: { address: string; port: number }, code: number, message: string, result: RequestResult): void {
+  private reject(peer: Peer, code: number, message: string, result: RequestResult): void {
     this.m.transfers.inc({ result });
-    this.sendFromMain(encode({ op: 'error', code, message }), rinfo);
+    this.sendFromMain(encode({ op: 'error', code, message }), peer);
   }
 
-  private async onRead(p: RequestPacket, rinfo: dgram.RemoteInfo): Promise<void> {
-    const key = `${rinfo.address}:${rinfo.port}`;
+  private async onRead(p: RequestPacket, peer: Peer): Promise<void> {
+    const key = `${peer.address}:${peer.port}`;
     // A client resends its RRQ when our first answer is slow or lost; the running transfer
     // retransmits on its own, a second transfer to the same port would only interleave.
     if (this.transfers.has(key) || this.pending.has(key)) return;
-    const log = this.log.child({ ip: rinfo.address, port: rinfo.port, file: p.filename });
+    const log = this.log.child({ ip: peer.address, port: peer.port, file: p.filename });
     if (this.transfers.size + this.pending.size >= this.o.config.maxTransfers) {
       log.warn({ max: this.o.config.maxTransfers }, 'tftp: too many transfers, request refused');
-      return this.reject(rinfo, ErrorCode.NOT_DEFINED, 'server busy, try again', 'busy');
+      return this.reject(peer, ErrorCode.NOT_DEFINED, 'server busy, try again', 'busy');
     }
     const mode = p.mode.toLowerCase();
     if (mode !== 'octet' && mode !== 'netascii') {
       log.info({ mode: p.mode }, 'tftp: unsupported mode');
-      return this.reject(rinfo, ErrorCode.ILLEGAL_OPERATION, `mode ${p.mode} not supported`, 'bad_mode');
+      return this.reject(peer, ErrorCode.ILLEGAL_OPERATION, `mode ${p.mode} not supported`, 'bad_mode');
     }
     const rel = normaliseRequestPath(p.filename);
     if (rel === null || rel === '') {
       log.info('tftp: path refused (.., backslash or NUL)');
-      return this.reject(rinfo, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
+      return this.reject(peer, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
     }
     this.pending.add(key);
     let source: BlockSource | undefined;
     let sock: dgram.Socket | undefined;
     try {
-      source = await this.openSource(rel, rinfo, log);
+      source = await this.openSource(rel, peer, log);
       if (!source) return;
       if (mode === 'netascii') source = new NetasciiSource(source);
       const neg = negotiate(p.options, this.o.config, source.size);
       sock = this.makeSocket();
       const s = sock;
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.bind({ address: this.o.config.address, port: 0 }, () => {
-          s.off('error', reject);
-          resolve();
-        });
-      });
+      await this.bindSocket(s, peer.via.local, 0);
       if (this.stopped) return; // finally closes the socket and the file
       const started = this.now();
       const t = new Transfer({
         socket: s,
-        client: { address: rinfo.address, port: rinfo.port },
+        client: { address: peer.address, port: peer.port },
         file: rel,
         source,
         neg,
@@ -231,16 +313,16 @@ export class TftpServer {
   }
 
   /** Generated file, else jailed file; on refusal answers the client and returns undefined. */
-  private async openSource(rel: string, rinfo: dgram.RemoteInfo, log: Logger): Promise<BlockSource | undefined> {
+  private async openSource(rel: string, peer: Peer, log: Logger): Promise<BlockSource | undefined> {
     if (this.o.generated) {
       let buf: Buffer | null;
       try {
-        buf = await this.o.generated(rel, { address: rinfo.address, port: rinfo.port });
+        buf = await this.o.generated(rel, { address: peer.address, port: peer.port });
       } catch (err) {
         // Not falling back to the jail: a static file of the same name could boot the host
         // into something other than what the decision would have said.
         log.error({ err }, 'tftp: generated file source failed');
-        this.reject(rinfo, ErrorCode.NOT_DEFINED, 'internal error', 'error');
+        this.reject(peer, ErrorCode.NOT_DEFINED, 'internal error', 'error');
         return undefined;
       }
       if (buf) return new BufferSource(buf);
@@ -249,10 +331,10 @@ export class TftpServer {
     if (!r.ok) {
       if (r.reason === 'invalid' || r.reason === 'outside') {
         log.info({ reason: r.reason }, 'tftp: path refused');
-        this.reject(rinfo, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
+        this.reject(peer, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
       } else {
         log.info({ reason: r.reason }, 'tftp: file not found');
-        this.reject(rinfo, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
+        this.reject(peer, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
       }
       return undefined;
     }
@@ -260,7 +342,7 @@ export class TftpServer {
       return await FileSource.open(r.path);
     } catch (err) {
       log.info({ err }, 'tftp: file vanished or unreadable');
-      this.reject(rinfo, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
+      this.reject(peer, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
       return undefined;
     }
   }

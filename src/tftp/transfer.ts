@@ -122,11 +122,17 @@ export class Transfer {
     this.o.socket.on('close', () => this.resolveClosed());
     // send failures (ENOBUFS, EHOSTUNREACH...) are transient or end in our retry timeout
     this.o.socket.on('error', (err) => this.o.log.debug({ err }, 'tftp: transfer socket error'));
-    if (this.o.neg.accepted.length > 0) {
-      this.phase = 'oack';
-      this.sendOack();
-    } else {
-      this.sendWindow(1);
+    try {
+      if (this.o.neg.accepted.length > 0) {
+        this.phase = 'oack';
+        this.sendOack();
+      } else {
+        this.sendWindow(1);
+      }
+    } catch (err) {
+      // never leave a registered transfer half-started: finish() frees the server's slot
+      this.o.log.error({ err }, 'tftp: transfer failed to start');
+      this.finish('io_error');
     }
   }
 
@@ -141,8 +147,16 @@ export class Transfer {
 
   private send(buf: Buffer | Buffer[]): void {
     if (this.closed) return;
-    // No callback: send errors surface as 'error' events, handled (logged) by the server.
-    this.o.socket.send(buf, this.o.client.port, this.o.client.address);
+    // No callback: asynchronous send errors surface as 'error' events (logged in start()).
+    // dgram also throws synchronously (ERR_SOCKET_BAD_PORT for port 0, bad arguments): such a
+    // destination can never be reached, so the transfer ends instead of retrying into it —
+    // and the exception must not escape into a socket handler or a promise callback.
+    try {
+      this.o.socket.send(buf, this.o.client.port, this.o.client.address);
+    } catch (err) {
+      this.o.log.warn({ err }, 'tftp: cannot send to client, transfer abandoned');
+      this.finish('io_error');
+    }
   }
 
   private sendOack(): void {
@@ -206,16 +220,22 @@ export class Transfer {
       this.restartBase = this.base;
     }
     if (this.cached(from, to)) return this.emitWindow(from, to);
-    this.fill(from, to).then(
-      () => {
-        if (!this.closed && gen === this.gen) this.emitWindow(from, to); // else superseded by a newer ACK/timeout
-      },
-      (err) => {
-        if (this.closed) return;
-        this.o.log.error({ err }, 'tftp: read failed');
-        this.finish('io_error', encode({ op: 'error', code: ErrorCode.NOT_DEFINED, message: 'read error' }));
-      },
-    );
+    this.fill(from, to)
+      .then(
+        () => {
+          if (!this.closed && gen === this.gen) this.emitWindow(from, to); // else superseded by a newer ACK/timeout
+        },
+        (err) => {
+          if (this.closed) return;
+          this.o.log.error({ err }, 'tftp: read failed');
+          this.finish('io_error', encode({ op: 'error', code: ErrorCode.NOT_DEFINED, message: 'read error' }));
+        },
+      )
+      .catch((err) => {
+        // a bug in emitWindow must end this transfer, not surface as an unhandled rejection
+        this.o.log.error({ err }, 'tftp: sending a window failed');
+        this.finish('io_error');
+      });
   }
 
   private emitWindow(from: number, to: number): void {
@@ -243,6 +263,12 @@ export class Transfer {
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closed) return;
+    if (rinfo.port === 0) {
+      // source port 0 cannot be answered (dgram refuses it) and is no client's TID: dropped
+      this.o.metrics.malformed();
+      this.o.log.debug({ ip: rinfo.address }, 'tftp: datagram from source port 0 dropped');
+      return;
+    }
     const d = decode(msg);
     if (rinfo.address !== this.o.client.address || rinfo.port !== this.o.client.port) {
       // RFC 1350 §4: a packet from a foreign TID gets ERROR 5 and the transfer goes on.
@@ -250,7 +276,11 @@ export class Transfer {
       this.o.metrics.unknownTid();
       this.o.log.debug({ from: `${rinfo.address}:${rinfo.port}` }, 'tftp: packet from unknown transfer ID');
       if (!d.ok || d.packet.op !== 'error') {
-        this.o.socket.send(encode({ op: 'error', code: ErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), rinfo.port, rinfo.address);
+        try {
+          this.o.socket.send(encode({ op: 'error', code: ErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), rinfo.port, rinfo.address);
+        } catch (err) {
+          this.o.log.debug({ err }, 'tftp: cannot answer the foreign transfer ID');
+        }
       }
       return;
     }

@@ -85,7 +85,7 @@ test('engine: full DORA for an unknown iPXE client (discover policy) binds a poo
   assert.equal(off.unknown, true);
   const ip = off.reply!.packet.yiaddr;
   assert.notEqual(ip, '10.9.0.100', 'reserved address skipped');
-  assert.equal(off.reply!.packet.file, 'http://10.9.0.1:8080/boot.ipxe?mac=${net0/mac}');
+  assert.equal(off.reply!.packet.file, 'http://10.9.0.1:8080/boot.ipxe?mac=${netX/mac}');
   assert.deepEqual([...opt(off, Opt.IPXE_ENCAP)!], [176, 1, 1], 'no-pxedhcp: iPXE need not wait for ProxyDHCP');
   assert.equal(leases.byIp(ip)?.state, 'offered');
   const ack = send(msg('52:54:00:bb:00:01', MessageType.REQUEST, (p) => (ipxe(p), req(ip, '10.9.0.1')(p))));

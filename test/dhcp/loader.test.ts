@@ -59,13 +59,13 @@ const loaders: Row[] = [
   { name: 'UEFI HTTP boot -> ipxe.efi URL', kind: 'http-boot', arch: 'efi-x64', action: 'boot', file: 'http://10.0.0.1:8080/assets/ipxe.efi', protocol: 'http', vc: 'HTTPClient' },
   { name: 'UEFI HTTP boot arm64', kind: 'http-boot', arch: 'efi-arm64', action: 'boot', file: 'http://10.0.0.1:8080/assets/ipxe-arm64.efi' },
   { name: 'UEFI HTTP boot ia32: nothing to offer', kind: 'http-boot', arch: 'efi-ia32', action: 'address-only' },
-  { name: 'iPXE -> boot.ipxe (never an iPXE binary again)', kind: 'ipxe', arch: 'bios', action: 'boot', file: 'http://10.0.0.1:8080/boot.ipxe?mac=${net0/mac}', protocol: 'http' },
-  { name: 'iPXE on UEFI -> boot.ipxe too', kind: 'ipxe', arch: 'efi-x64', action: 'boot', file: 'http://10.0.0.1:8080/boot.ipxe?mac=${net0/mac}' },
+  { name: 'iPXE -> boot.ipxe (never an iPXE binary again)', kind: 'ipxe', arch: 'bios', action: 'boot', file: 'http://10.0.0.1:8080/boot.ipxe?mac=${netX/mac}', protocol: 'http' },
+  { name: 'iPXE on UEFI -> boot.ipxe too', kind: 'ipxe', arch: 'efi-x64', action: 'boot', file: 'http://10.0.0.1:8080/boot.ipxe?mac=${netX/mac}' },
   { name: 'ordinary client -> address only', kind: 'other', arch: 'unknown', action: 'address-only' },
   { name: 'unknown MAC, ignore', kind: 'pxe', arch: 'bios', known: false, policy: 'ignore', action: 'ignore' },
   { name: 'unknown MAC, address-only', kind: 'pxe', arch: 'bios', known: false, policy: 'address-only', action: 'address-only' },
   { name: 'unknown MAC, discover -> loader', kind: 'pxe', arch: 'efi-x64', known: false, policy: 'discover', action: 'boot', file: 'snponly.efi' },
-  { name: 'unknown MAC, discover, iPXE -> script', kind: 'ipxe', arch: 'efi-x64', known: false, policy: 'discover', action: 'boot', file: 'http://10.0.0.1:8080/boot.ipxe?mac=${net0/mac}' },
+  { name: 'unknown MAC, discover, iPXE -> script', kind: 'ipxe', arch: 'efi-x64', known: false, policy: 'discover', action: 'boot', file: 'http://10.0.0.1:8080/boot.ipxe?mac=${netX/mac}' },
   { name: 'unknown MAC, discover, OS -> address only', kind: 'other', arch: 'unknown', known: false, policy: 'discover', action: 'address-only' },
 ];
 

@@ -67,6 +67,8 @@ describe('dhcp proxy mode next to dnsmasq (netns)', () => {
     const env = readFileSync(envFile, 'utf8');
     assert.match(env, new RegExp(`serverid=${SITE.replace(/\./g, '\\.')}`));
     await server!.out.waitFor(/"mac":"52:54:00:aa:01:03".*"decision":"ignore-not-pxe"/, 5000);
+    // a site LAN's ordinary devices are not fleetboot's business: not recorded as discovered
+    assert.ok(!server!.out.all.some((l) => l.includes('"discovered":{"mac":"52:54:00:aa:01:03"')), 'ordinary client recorded as discovered');
   });
 
   it('a UEFI PXE client gets its address from dnsmasq and its boot file from fleetboot', () => {
@@ -94,14 +96,16 @@ describe('dhcp proxy mode next to dnsmasq (netns)', () => {
     lab.exec('cli', 'ip', ['addr', 'flush', 'dev', 'eth0']);
   });
 
-  it('an iPXE client (unknown MAC, discover policy) is pointed at boot.ipxe', () => {
+  it('an iPXE client (unknown MAC, discover policy) is pointed at boot.ipxe', async () => {
     lab.setMac('cli', '52:54:00:aa:01:02');
     const r = pxeClient({ mac: '52:54:00:aa:01:02', arch: 0, vendorClass: 'PXEClient:Arch:00000:UNDI:002001', userClass: 'iPXE' });
     const proxy = r.offers.find((o) => o.server === SRV);
-    assert.equal(proxy?.bootfile, `http://${SRV}:8080/boot.ipxe?mac=\${net0/mac}`);
+    assert.equal(proxy?.bootfile, `http://${SRV}:8080/boot.ipxe?mac=\${netX/mac}`);
     assert.equal(proxy?.vendorClass, 'PXEClient');
-    assert.equal(r.proxyAck?.bootfile, `http://${SRV}:8080/boot.ipxe?mac=\${net0/mac}`);
+    assert.equal(r.proxyAck?.bootfile, `http://${SRV}:8080/boot.ipxe?mac=\${netX/mac}`);
     lab.exec('cli', 'ip', ['addr', 'flush', 'dev', 'eth0']);
+    // an unknown network-boot client is recorded
+    await server!.out.waitFor(/"discovered":\{"mac":"52:54:00:aa:01:02"/, 5000);
   });
 
   it('counts what it did', async () => {

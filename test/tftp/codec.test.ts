@@ -116,7 +116,7 @@ test('options: RFC 2347/2348/2349/7440 negotiation', () => {
 
 test('config: defaults', () => {
   const c = tftpConfigSchema.parse({});
-  assert.deepEqual(c, { enabled: true, address: '0.0.0.0', port: 69, maxBlksize: 1468, maxWindowsize: 64, timeoutMs: 1000, retries: 6, maxTransfers: 256 });
+  assert.deepEqual(c, { enabled: true, port: 69, maxBlksize: 1468, maxWindowsize: 64, timeoutMs: 1000, retries: 6, maxTransfers: 256 });
   assert.equal(tftpConfigSchema.safeParse({ maxBlksize: 65465 }).success, false);
   assert.equal(tftpConfigSchema.safeParse({ bogus: 1 }).success, false);
 });

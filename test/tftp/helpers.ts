@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { decode, encode } from '../../src/tftp/codec.js';
 import { tftpConfigSchema, type TftpConfigInput } from '../../src/tftp/config.js';
 import { TftpServer, type GeneratedFileSource, type SocketFactory } from '../../src/tftp/server.js';
 import { rng } from './client.js';
@@ -54,6 +55,7 @@ export async function startServer(opts: {
   config?: TftpConfigInput;
   generated?: GeneratedFileSource;
   socketFactory?: SocketFactory;
+  transferAddress?: string;
 }): Promise<TestServer> {
   const logs: LogLine[] = [];
   const sink = new Writable({
@@ -70,6 +72,7 @@ export async function startServer(opts: {
     registry,
     generated: opts.generated,
     socketFactory: opts.socketFactory,
+    transferAddress: opts.transferAddress,
   });
   await server.start();
   return {
@@ -134,4 +137,27 @@ export function lossySocketFactory(seed: number, rates: LossRates): SocketFactor
     };
     return s;
   };
+}
+
+/** Sends an RRQ to `to` and returns the source address of the first DATA (or null: nothing came). */
+export async function firstDataFrom(to: string, port: number, file = 'small.bin'): Promise<string | null> {
+  const c = dgram.createSocket('udp4');
+  await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
+  try {
+    const got = new Promise<string | null>((resolve) => {
+      const t = setTimeout(() => resolve(null), 1000);
+      c.on('message', (m, ri) => {
+        const d = decode(m);
+        if (d.ok && d.packet.op === 'data') {
+          clearTimeout(t);
+          c.send(encode({ op: 'error', code: 0, message: 'enough' }), ri.port, ri.address);
+          resolve(ri.address);
+        }
+      });
+    });
+    c.send(encode({ op: 'rrq', filename: file, mode: 'octet', options: [] }), port, to);
+    return await got;
+  } finally {
+    c.close();
+  }
 }
