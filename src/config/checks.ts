@@ -108,5 +108,10 @@ export function checkBootAndDhcp(s: ValidSections, serverAddressSet: boolean): I
       message: `${serverAddressSet ? `server.address is ${server.address}` : `server.address is not set (default ${server.address})`}, but dhcp is enabled: DHCP replies would send clients to a loopback address for TFTP and HTTP; set server.address to this machine's address on the provisioning network${dhcp.serverAddress ? ` (dhcp.serverAddress is ${dhcp.serverAddress})` : ''}`,
     });
   }
+  else if (server && dhcp.serverAddress && dhcp.serverAddress !== server.address) {
+    // legitimate when TFTP/HTTP live on another address of this host, but usually a typo:
+    // clients get their address from one and fetch their boot files from the other
+    issues.push({ path: ['server', 'address'], message: `dhcp.serverAddress is ${dhcp.serverAddress} but server.address (next-server and the boot URL in DHCP replies) is ${server.address}: clients will fetch boot files from ${server.address}`, warning: true });
+  }
   return issues;
 }

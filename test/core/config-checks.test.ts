@@ -33,6 +33,7 @@ const cases: [string, string, { ok: boolean; error?: RegExp; warning?: RegExp }]
   ['dhcp on, server.address unset', DHCP('ignore'), { ok: false, error: /server\.address: server\.address is not set \(default 127\.0\.0\.1\), but dhcp is enabled.*\(dhcp\.serverAddress is 10\.0\.0\.1\)/ }],
   ['dhcp on, server.address loopback', 'server:\n  address: 127.0.1.1\n' + DHCP('ignore'), { ok: false, error: /^<dir>\/fleetboot\.yaml:9: server\.address: server\.address is 127\.0\.1\.1, but dhcp is enabled/ }],
   ['dhcp on, server.address set', 'server:\n  address: 10.0.0.1\n' + DHCP('ignore'), { ok: true }],
+  ['dhcp.serverAddress differs from server.address: a warning', 'server:\n  address: 10.0.0.2\n' + DHCP('ignore'), { ok: true, warning: /server\.address: dhcp\.serverAddress is 10\.0\.0\.1 but server\.address .* is 10\.0\.0\.2/ }],
 ];
 
 for (const [name, config, want] of cases) {
