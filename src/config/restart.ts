@@ -15,8 +15,9 @@ export const RESTART_ONLY: readonly RestartOnly[] = [
   { path: ['paths', 'db'] }, // opened at start
   // /assets over HTTP follows paths.assets live; the TFTP server keeps the root it started with
   { path: ['paths', 'assets'], when: (c) => c.tftp.enabled },
-  // URLs follow server.address live; DHCP replies keep the next-server it started with
-  { path: ['server', 'address'], when: (c) => c.dhcp.enabled },
+  // URLs follow server.address live; DHCP replies keep the next-server it started with, and
+  // TFTP (without tftp.address) the address its listener and transfer sockets bound
+  { path: ['server', 'address'], when: (c) => c.dhcp.enabled || (c.tftp.enabled && !c.tftp.address) },
   { path: ['log', 'pretty'] }, // the log destination
   { path: ['syslog'] },
   { path: ['tftp'] },
