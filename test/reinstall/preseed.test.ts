@@ -40,6 +40,19 @@ function has(cmd: string): boolean {
   try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
+
+/** debconf's own parser (`debconf-set-selections -c`) accepts the rendered file, where installed. */
+function debconfCheck(out: string): void {
+  if (!has('debconf-set-selections')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'fb-preseed-'));
+  try {
+    writeFileSync(join(dir, 'answer'), out);
+    execFileSync('debconf-set-selections', ['-c', join(dir, 'answer')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('answer file: fleetboot mirror, hash-only root, keep-data partitioning, hooks, no method that wipes disks', () => {
   const out = r.render('debian-12.preseed.cfg', ctx);
   const d = directives(out);
@@ -60,13 +73,7 @@ test('answer file: fleetboot mirror, hash-only root, keep-data partitioning, hoo
   assert.ok(!d.has('debian-installer/add-kernel-opts'), 'only when vars.kernel_opts is set');
   // d-i parses every line with a forking shell loop: keep the directive count small
   assert.ok(d.size <= 45, `${d.size} directives`);
-  if (has('debconf-set-selections')) {
-    const dir = mkdtempSync(join(tmpdir(), 'fb-preseed-'));
-    try {
-      writeFileSync(join(dir, 'answer'), out);
-      execFileSync('debconf-set-selections', ['-c', join(dir, 'answer')]);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
-  }
+  debconfCheck(out);
 });
 
 test('served files render and parse: di-hooks.sh (sh, busybox ash), first-boot script (bash), unit, keys', () => {
@@ -109,11 +116,5 @@ test('answer file, scheme wipe: whole disk via partman-auto/method regular, root
   // the keep-data rendering of the same context has none of the wipe directives
   const keep = directives(r.render('debian-12.preseed.cfg', ctx));
   assert.ok(!keep.has('partman-auto/method') && !keep.has('partman-auto/disk'));
-  if (has('debconf-set-selections')) {
-    const dir = mkdtempSync(join(tmpdir(), 'fb-preseed-'));
-    try {
-      writeFileSync(join(dir, 'answer'), out);
-      execFileSync('debconf-set-selections', ['-c', join(dir, 'answer')]);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
-  }
+  debconfCheck(out);
 });
