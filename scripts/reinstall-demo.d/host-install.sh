@@ -57,8 +57,7 @@ host_install() {
   hi_progress early_command "PROBE=firstboot: d-i replaced by debootstrap on the host; mirror $mirror"
 
   # 3. partitioning: the recipe's root goes where the old OS was (p1); only p1 is formatted
-  start1=$(sfdisk -d "$img" | awk -F'[=,]' -v p="disk.raw1 " 'index($0,p){gsub(/ /,"",$2); print $2}')
-  size1=$(sfdisk -d "$img" | awk -F'[=,]' -v p="disk.raw1 " 'index($0,p){gsub(/ /,"",$4); print $4}')
+  read -r start1 size1 < <(part_sectors "$img" 1)
   hi_progress partitioning "p1 (sector $start1, $((size1 / 2048)) MiB) formatted ext4 as the new root; data partition untouched"
   HI_LOOP=$(losetup -f --show -o $((start1 * 512)) --sizelimit $((size1 * 512)) "$img") || return 1
   mkfs.ext4 -q -F -L root "$HI_LOOP" || return 1
