@@ -48,6 +48,11 @@ export const roleSchema = z
     partitioning: partitioningSchema,
     /** wait for the installed system's first-boot "up" callback before calling the run done */
     requireUp: z.boolean().default(false),
+    /**
+     * answer-file: the role's kernel/initrd/template (d-i preseed, kickstart, autoinstall).
+     * image: fleetboot's own installer environment writes the role's prebuilt image (docs/images.md).
+     */
+    installer: z.enum(['answer-file', 'image']).default('answer-file'),
     vars,
   })
   .strict();

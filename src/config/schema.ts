@@ -34,6 +34,8 @@ export const pathsSchema = z
     db: z.string().default('db/fleetboot.sqlite'),
     assets: z.string().default('boot-assets'),
     templates: z.string().default('preseed-templates'),
+    /** role images (issue 12): <images>/<role>/<id>.ext4.zst + <id>.json manifests */
+    images: z.string().default('var/images'),
   })
   .strict()
   .default({});
