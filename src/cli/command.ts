@@ -27,3 +27,20 @@ export interface CommandSpec {
   /** exit code: 0 ok, 1 failed, 2 usage error */
   run(ctx: CommandContext): Promise<number>;
 }
+
+/** Parses argv (the words after the command) strictly against the spec, handles -h/--help, runs it. */
+export async function runSpec(spec: CommandSpec, argv: string[], loaded?: LoadedConfig, loadOptions?: LoadOptions): Promise<number> {
+  const { parseArgs } = await import('node:util');
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: spec.allowPositionals, strict: true });
+  } catch (e) {
+    console.error(`fleetboot ${spec.name}: ${(e as Error).message}\n\n${spec.usage}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(spec.usage);
+    return 0;
+  }
+  return spec.run({ values: parsed.values as CommandContext['values'], positionals: parsed.positionals, loaded, loadOptions });
+}

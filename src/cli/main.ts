@@ -16,6 +16,8 @@ import { hostRows, timeline } from '../install/view.js';
 import { Daemon } from '../daemon.js';
 import { assetsCommand } from './assets.js';
 import { extraCommands } from './extra.js';
+import { findCommand } from './registry.js';
+import { runSpec } from './command.js';
 
 const USAGE = `usage: fleetboot [--config FILE] COMMAND [ARGS]
 
@@ -89,6 +91,13 @@ export async function main(argv: string[]): Promise<number | undefined> {
   if (!args.command || args.flags.has('help') || args.command === 'help') {
     console.log(USAGE);
     return args.command ? 0 : 2;
+  }
+  const spec = args.command ? findCommand(args.command) : undefined;
+  if (spec) {
+    const rawArgs = argv.slice(argv.indexOf(spec.name) + 1);
+    if (!spec.needsConfig || rawArgs.includes('--help') || rawArgs.includes('-h')) return runSpec(spec, rawArgs);
+    const l = load(args);
+    return l ? runSpec(spec, rawArgs, l.loaded, l.loadOptions) : 1;
   }
   if (args.command === 'check' && args.flags.has('env')) {
     for (const l of envLeaves(configSchema)) console.log(`${l.env}  (${l.path.join('.')}, ${l.kind})`);
