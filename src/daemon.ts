@@ -54,6 +54,7 @@ export class Daemon {
   private reloadTimer?: NodeJS.Timeout;
   private onHup = () => this.reload('SIGHUP');
   private renderer!: TemplateRenderer;
+  private admin?: import('./http/app.js').AdminLayer;
 
   constructor(private readonly opts: DaemonOptions) {}
 
@@ -64,6 +65,12 @@ export class Daemon {
   /** the admin HTTPS listener's port (web.https.enabled), else 0 */
   get httpsPort(): number {
     return (this.https?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** while no admin exists: the one-time URL that creates the first one */
+  get setupUrl(): string | undefined {
+    const t = this.admin?.setupToken?.();
+    return t && this.admin?.adminUrl ? `${this.admin.adminUrl()}/setup?token=${t}` : undefined;
   }
 
   async start(): Promise<void> {
@@ -88,6 +95,7 @@ export class Daemon {
     const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock };
     const sub = await prepareWeb(ctx);
     this.subsystems = sub.started;
+    this.admin = sub.web;
     const app = createApp({
       holder: this.holder,
       store: this.store,

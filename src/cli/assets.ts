@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { LoadedConfig } from '../config/load.js';
+
 import { ASSET_SOURCES, type AssetSource } from '../config/asset-sources.js';
 
 export { ASSET_SOURCES } from '../config/asset-sources.js';
@@ -128,14 +128,4 @@ export async function fetchAssets(assetsDir: string, log: (s: string) => void = 
     rmSync(work, { recursive: true, force: true });
   }
   return out;
-}
-
-export async function assetsCommand(rest: string[], loaded: LoadedConfig): Promise<number> {
-  if (rest[0] !== 'fetch') {
-    console.error('usage: fleetboot assets fetch');
-    return 2;
-  }
-  await fetchAssets(loaded.config.paths.assets);
-  console.log(`boot assets written to ${loaded.config.paths.assets} (MANIFEST.json records versions and sha256)`);
-  return 0;
 }

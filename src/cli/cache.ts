@@ -12,8 +12,6 @@ import { openDatabase } from '../store/db.js';
 import { PackageCache } from '../cache/cache.js';
 import { warmRole, type WarmReport } from '../cache/warm.js';
 
-const USAGE = 'usage: fleetboot cache warm --role R [--dry-run] [--json] [--arch A] [--components main,contrib]';
-
 const size = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
 /** The human-readable report (the API returns the same data as JSON). */
@@ -40,26 +38,19 @@ export function formatWarm(r: WarmReport): string[] {
   return out;
 }
 
-export async function cacheCommand(argv: string[], ctx: { config: LoadedConfig; log: Logger }): Promise<number> {
+export interface WarmArgs {
+  role: string;
+  arch?: string;
+  components?: string;
+  dryRun: boolean;
+  json: boolean;
+}
+
+/** Arguments come parsed and checked from src/cli/cmd-cache.ts (strict parseArgs). */
+export async function cacheCommand(args: WarmArgs, ctx: { config: LoadedConfig; log: Logger }): Promise<number> {
   const loaded = ctx.config;
   const config = loaded.config;
-  const flags = new Map<string, string | true>();
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const [k, v] = a.slice(2).split('=', 2);
-      if (v !== undefined) flags.set(k, v);
-      else if (['role', 'arch', 'components'].includes(k) && i + 1 < argv.length) flags.set(k, argv[++i]);
-      else flags.set(k, true);
-    } else rest.push(a);
-  }
-  const str = (k: string) => (typeof flags.get(k) === 'string' ? (flags.get(k) as string) : undefined);
-  const roleName = str('role');
-  if (rest[0] !== 'warm' || !roleName) {
-    console.error(USAGE);
-    return 2;
-  }
+  const roleName = args.role;
   if (!config.roles[roleName]) {
     console.error(`unknown role: ${roleName}`);
     return 2;
@@ -70,11 +61,11 @@ export async function cacheCommand(argv: string[], ctx: { config: LoadedConfig; 
   const cache = new PackageCache({ config: config.cache, db, log, registry: new Registry(), baseDir: loaded.baseDir, reconcile: false });
   await cache.start();
   try {
-    const json = flags.has('json');
+    const json = args.json;
     const r = await warmRole(cache, new ConfigHolder(loaded), roleName, {
-      arch: str('arch'),
-      components: str('components')?.split(','),
-      dryRun: flags.has('dry-run'),
+      arch: args.arch,
+      components: args.components?.split(','),
+      dryRun: args.dryRun,
       onProgress: json ? undefined : (l) => log.debug(l),
     });
     if (json) console.log(JSON.stringify(r, null, 2));

@@ -65,13 +65,22 @@ export async function userCommand(rest: string[], flags: Map<string, string | tr
   const auth = new AuthStore(ctx.db);
   const by = cliActor();
   const fail = (msg: string, code = 1) => (console.error(`fleetboot user ${sub}: ${msg}`), code);
+  const json = flags.has('json');
   if (sub === 'list') {
+    if (json) {
+      console.log(JSON.stringify(auth.users().map((u) => ({ name: u.name, createdAt: iso(u.created_at), createdBy: u.created_by ?? null, tokens: auth.tokens(u.id).length })), null, 2));
+      return 0;
+    }
     for (const u of auth.users()) console.log(`${u.name}  created ${iso(u.created_at)} by ${u.created_by ?? '?'}  tokens ${auth.tokens(u.id).length}`);
     return 0;
   }
   if (sub === 'tokens') {
     const rows = auth.allTokens().filter((t) => !name || t.user === name);
     if (name && !auth.user(name)) return fail(`no user "${name}"`);
+    if (json) {
+      console.log(JSON.stringify(rows.map((t) => ({ id: t.id, user: t.user, name: t.name, hint: t.hint, createdAt: iso(t.created_at), lastUsedAt: t.last_used_at ? iso(t.last_used_at) : null })), null, 2));
+      return 0;
+    }
     for (const t of rows) console.log(`${t.id}\t${t.user}\t${t.name}\t${t.hint}…\tcreated ${iso(t.created_at)}\tlast used ${iso(t.last_used_at)}`);
     return 0;
   }

@@ -41,6 +41,9 @@ export interface AdminLayer {
   edge: RequestHandler;
   /** in front of the admin side: HTTPS-only when web.https is on */
   adminOnly: RequestHandler;
+  /** the one-time first-admin setup token while no admin exists (the start-up banner prints it) */
+  setupToken?(): string | undefined;
+  adminUrl?(): string;
 }
 
 export function createApp(d: AppDeps): Express {

@@ -9,6 +9,7 @@ import type { RunStore, RunRow, EventRow } from '../store/runs.js';
 import type { ConfigHolder } from '../config/holder.js';
 import type { HostBootState } from '../boot/types.js';
 import { transition, TERMINAL, type RunEvent } from './machine.js';
+import { bootFilesMissing } from '../boot/missing.js';
 
 export interface Clock {
   now(): number;
@@ -25,7 +26,13 @@ export interface ChangeEvent {
   event?: EventRow;
 }
 
-export type MarkResult = { host: string; ok: true; runId: number; already: boolean } | { host: string; ok: false; error: string };
+/** forced: boot files that were missing when the mark was forced; missing: why it was refused */
+export type MarkResult = { host: string; ok: true; runId: number; already: boolean; forced?: string[] } | { host: string; ok: false; error: string; missing?: string[] };
+
+export interface MarkOptions {
+  /** mark even when the role's boot files are missing (the caller audits it) */
+  force?: boolean;
+}
 
 export class InstallService extends EventEmitter {
   constructor(
@@ -48,12 +55,17 @@ export class InstallService extends EventEmitter {
     return { reinstallMarked: this.store.isMarked(host), run: run && { id: run.id, token: run.token, state: run.state } };
   }
 
-  mark(hosts: string[], by = 'cli'): MarkResult[] {
+  mark(hosts: string[], by = 'cli', opts: MarkOptions = {}): MarkResult[] {
     const now = this.clock.now();
     const ttl = this.holder.config.install.tokenTtlSeconds * 1000;
+    // one look at the disk per role, not per host
+    const missingOf = new Map<string, string[]>();
     return hosts.map((name): MarkResult => {
       const rh = this.holder.index.byName(name);
       if (!rh) return { host: name, ok: false, error: `unknown host "${name}"` };
+      if (!missingOf.has(rh.roleName)) missingOf.set(rh.roleName, bootFilesMissing(this.holder.config, rh.roleName));
+      const missing = missingOf.get(rh.roleName)!;
+      if (missing.length && !opts.force) return { host: name, ok: false, error: `role "${rh.roleName}" cannot boot, missing: ${missing.join(', ')}`, missing };
       const result = this.store.transaction(() => {
         const open = this.store.openRun(name);
         if (open && open.state !== 'rebooting') {
@@ -71,7 +83,7 @@ export class InstallService extends EventEmitter {
         this.log.info({ host: name, runId: result.run.id, by }, 'host marked for reinstall');
         this.emit('change', { host: name, run: result.run, event: (result as { ev?: EventRow }).ev } satisfies ChangeEvent);
       }
-      return { host: name, ok: true, runId: result.run.id, already: result.already };
+      return { host: name, ok: true, runId: result.run.id, already: result.already, ...(missing.length ? { forced: missing } : {}) };
     });
   }
 

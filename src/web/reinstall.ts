@@ -53,10 +53,15 @@ export function selectHosts(holder: ConfigHolder, store: RunStore, sel: Selectio
 }
 
 /** Marks or cancels and audits each host's outcome as `by`. */
-export function reinstallHosts(installs: InstallService, names: string[], by: string, cancel: boolean, audit: AuditSink, how?: string): MarkResult[] {
-  const results = cancel ? installs.cancel(names, by) : installs.mark(names, by);
+/**
+ * force: mark even hosts whose role's boot files are missing (src/boot/missing.ts); each such
+ * mark is audited with the paths that were missing.
+ */
+export function reinstallHosts(installs: InstallService, names: string[], by: string, cancel: boolean, audit: AuditSink, how?: string, force = false): MarkResult[] {
+  const results = cancel ? installs.cancel(names, by) : installs.mark(names, by, { force });
   for (const r of results) {
-    const outcome = r.ok ? (cancel ? `cancelled run ${r.runId}` : r.already ? `already marked (run ${r.runId})` : `marked (run ${r.runId})`) : `refused: ${r.error}`;
+    let outcome = r.ok ? (cancel ? `cancelled run ${r.runId}` : r.already ? `already marked (run ${r.runId})` : `marked (run ${r.runId})`) : `refused: ${r.error}`;
+    if (r.ok && r.forced) outcome += `; FORCED although boot files are missing: ${r.forced.join(', ')}`;
     audit(cancel ? 'reinstall.cancel' : 'reinstall.mark', r.host, how ? `${outcome}; ${how}` : outcome);
   }
   return results;

@@ -15,7 +15,8 @@ import { makeFleet } from './fleet.js';
 import { startCache } from './harness.js';
 import { aptDownload } from './apt.js';
 import { get } from './client.js';
-import { cacheCommand } from '../../src/cli/cache.js';
+import { cacheCommandSpec } from '../../src/cli/cmd-cache.js';
+import { runSpec } from '../../src/cli/command.js';
 import { planRole } from '../../src/cache/install-set.js';
 import { ConfigHolder } from '../../src/config/holder.js';
 import { silentLogger } from '../../src/log.js';
@@ -45,7 +46,7 @@ async function cli(args: string[], loaded: ReturnType<typeof makeFleet>['loaded'
   console.log = (...a: unknown[]) => void lines.push(a.join(' '));
   console.error = (...a: unknown[]) => void lines.push(a.join(' '));
   try {
-    const code = await cacheCommand(args, { config: loaded, log: silentLogger() });
+    const code = await runSpec(cacheCommandSpec, args, loaded);
     return { code, out: lines.join('\n') };
   } finally {
     console.log = log;

@@ -24,9 +24,11 @@ test('reinstall marks hosts the running daemon then serves the installer to; eve
   const { d, base } = await startDaemon(fx);
   try {
     let r = await fb(fx.configFile, 'reinstall', 'alpha', 'nosuch');
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2, 'a typo in one name is a usage error');
+    assert.match(r.err, /unknown host "nosuch"/);
+    assert.equal(d.store.openRun('alpha'), undefined, 'all or nothing: alpha was not marked');
+    r = await fb(fx.configFile, 'reinstall', 'alpha');
     assert.match(r.out, /^alpha: marked \(run \d+\)$/m);
-    assert.match(r.err, /nosuch: unknown host "nosuch"/);
     r = await fb(fx.configFile, 'reinstall', 'alpha');
     assert.match(r.out, /alpha: already marked/);
     const script = await (await fetch(`${base}/boot.ipxe?mac=52:54:00:aa:00:01`)).text();
@@ -44,11 +46,11 @@ test('reinstall marks hosts the running daemon then serves the installer to; eve
     r = await fb(fx.configFile, 'reinstall', '--cancel', 'alpha');
     assert.match(r.out, /alpha: cancelled/);
     assert.match(await (await fetch(`${base}/boot.ipxe?mac=52:54:00:aa:00:01`)).text(), /\nexit\n$/);
-    r = await fb(fx.configFile, 'reinstall', '--label', 'rack1');
+    r = await fb(fx.configFile, 'reinstall', '--label', 'rack1', '--yes');
     assert.match(r.out, /alpha: marked/);
     assert.match(r.out, /beta: marked/);
     r = await fb(fx.configFile, 'events', 'nosuch');
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
   } finally {
     await d.stop();
     fx.cleanup();

@@ -31,7 +31,7 @@ test('the embedded demo serves /healthz and /boot.ipxe', async () => {
   try {
     let m: RegExpExecArray | null = null;
     const deadline = Date.now() + 60_000; // a banner change must fail the test, not hang it
-    while (!(m = /fleetboot is running: web UI and API at \S+, boot at (http:\/\/[^/\s]+)\/ +\(embedded demo config\)/.exec(out))) {
+    while (!(m = /^fleetboot is running: web UI and API and boot at (http:\/\/[^/\s]+)\/ \(embedded demo config\)$/m.exec(out))) {
       const ev = await Promise.race([
         once(child.stdout, 'data').then(() => 'data'),
         once(child, 'exit').then(() => 'exit'),
@@ -41,6 +41,10 @@ test('the embedded demo serves /healthz and /boot.ipxe', async () => {
       if (ev === 'timeout') assert.fail(`no "fleetboot is running" banner within 60 s: ${out}\n${err}`);
     }
     const base = m[1];
+    // plain text whatever the log format (stdout is a pipe here: logs are JSON lines); the
+    // URL once, and the first-admin link on a line of its own
+    assert.equal(out.split('\n').filter((l) => !l.startsWith('{') && l.includes(`${base}/`) && !l.includes('/setup?')).length, 1, out);
+    assert.match(out, new RegExp(`^No admin user exists yet\\. Create the first one within \\d+ min at:\n  ${base.replace(/\./g, '\\.')}/setup\\?token=[\\w-]+$`, 'm'));
     const health = (await (await fetch(`${base}/healthz`)).json()) as { ok: boolean; hosts: number; subsystems: string[]; restartPending: string[] };
     assert.equal(health.ok, true);
     assert.equal(health.hosts, 5);

@@ -25,11 +25,11 @@ test('CLI marks and cancels are audited as cli:<user>, like the API and the UI',
   };
   try {
     assert.equal((await fb('reinstall', 'alpha')).code, 0);
-    assert.equal((await fb('reinstall', '--role', 'tiny')).code, 0);
+    assert.equal((await fb('reinstall', '--role', 'tiny', '--yes')).code, 0);
     assert.equal((await fb('reinstall', '--cancel', '--label', 'rack1')).code, 1, 'beta had nothing to cancel');
     const none = await fb('reinstall', '--role', 'nosuch');
-    assert.equal(none.code, 1);
-    assert.match(none.err, /^fleetboot reinstall: no host matches role=nosuch$/m);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /^fleetboot reinstall: unknown role "nosuch"/m);
     assert.equal((await fb('reinstall')).code, 2);
     const token = await mintToken(d);
     const r = await fetch(`${base}/api/v1/audit?action=reinstall`, { headers: { authorization: `Bearer ${token}` } });
