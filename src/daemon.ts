@@ -16,6 +16,7 @@ import { TemplateRenderer } from './install/render.js';
 import { BootService } from './boot/service.js';
 import { createApp } from './http/app.js';
 import { createRegistry, installMetrics, type Registry } from './metrics.js';
+import { bootDecisionMetrics, installDurationMetrics } from './install/metrics.js';
 import { prepareWeb, startServers, type Subsystem, type SubsystemContext } from './subsystems.js';
 import { createServer as createHttpsServer } from 'node:https';
 import { restartNeeded } from './config/restart.js';
@@ -91,6 +92,8 @@ export class Daemon {
     });
     this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
     this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
+    this.boot.onDecision = bootDecisionMetrics(this.registry);
+    installDurationMetrics(this.registry, this.installs, () => this.store);
 
     const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock };
     const sub = await prepareWeb(ctx);

@@ -3,12 +3,15 @@
 import client from 'prom-client';
 import type { RunStore } from './store/runs.js';
 import { OPEN_STATES } from './install/machine.js';
+import { buildInfo } from './build-info.js';
 
 export type { Registry } from 'prom-client';
 
 export function createRegistry(): client.Registry {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'fleetboot_process_' });
+  // no prefix: the standard process_* / nodejs_* names that Node dashboards expect
+  client.collectDefaultMetrics({ register: registry });
+  buildInfo(registry);
   return registry;
 }
 

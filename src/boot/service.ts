@@ -17,6 +17,9 @@ export interface BootResult {
 }
 
 export class BootService {
+  /** told every decision (metrics: fleetboot_boot_decisions_total); set by the daemon */
+  onDecision?: (answer: BootAnswer, client: ClassifiedClient) => void;
+
   constructor(
     private readonly holder: ConfigHolder,
     private readonly store: RunStore,
@@ -37,6 +40,7 @@ export class BootService {
     const cfg = this.holder.config;
     const answer = decideBoot(client, rh && this.bootHost(rh), state, { unknown: cfg.boot.unknown, discovery: cfg.boot.discovery });
     if (!rh) this.store.recordDiscovered({ mac: client.mac, now: this.clock.now(), ip: client.ip, arch: client.arch, via: client.via });
+    this.onDecision?.(answer, client);
     return { answer, rh };
   }
 

@@ -6,7 +6,7 @@ import type { InstallService } from '../install/service.js';
 import type { DiscoveredRow } from '../store/runs.js';
 import { hostRows, hostDetail, publicRun } from '../install/view.js';
 import { FleetbootError, errorBody, type ErrorCode } from '../errors.js';
-import { reinstallHosts, selectHosts, type AuditSink } from '../web/reinstall.js';
+import { reinstallHosts, selectHosts, forceFlag, refuseUnbootable, type AuditSink } from '../web/reinstall.js';
 import type { CacheApi } from './cache-api.js';
 
 /**
@@ -90,8 +90,11 @@ export function apiRouter(deps: ApiDeps): Router {
   };
   const act = (req: Request, res: Response, cancel: boolean) => {
     const ctx = ctxOf(res);
-    const sel = selectHosts(deps.holder, deps.store, body(req));
-    return reinstallHosts(deps.installs, sel.names, ctx.actor, cancel, ctx.audit, sel.how);
+    const b = body(req);
+    const sel = selectHosts(deps.holder, deps.store, b);
+    const force = forceFlag(b.force);
+    if (!cancel && !force) refuseUnbootable(deps.holder, sel.names);
+    return reinstallHosts(deps.installs, sel.names, ctx.actor, cancel, ctx.audit, sel.how, force);
   };
 
   r.get('/hosts', (req, res) => {
@@ -118,8 +121,8 @@ export function apiRouter(deps: ApiDeps): Router {
   });
   r.post('/hosts/:name/reinstall', (req, res) => {
     const ctx = ctxOf(res);
-    const out = reinstallHosts(deps.installs, [String(req.params.name)], ctx.actor, false, ctx.audit)[0];
-    if (!out.ok) throw new FleetbootError('FB_UNKNOWN_HOST', out.error);
+    const out = reinstallHosts(deps.installs, [String(req.params.name)], ctx.actor, false, ctx.audit, undefined, forceFlag(body(req).force))[0];
+    if (!out.ok) throw out.missing ? new FleetbootError('FB_CONFLICT', `${out.error} (send "force": true to mark anyway)`, { missing: out.missing }) : new FleetbootError('FB_UNKNOWN_HOST', out.error);
     res.status(out.already ? 200 : 201).json(out);
   });
   r.delete('/hosts/:name/reinstall', (req, res) => {

@@ -6,6 +6,7 @@ import type { RunStore } from '../store/runs.js';
 import type { InstallService, MarkResult } from '../install/service.js';
 import { hostRows } from '../install/view.js';
 import { FleetbootError } from '../errors.js';
+import { bootFilesMissing } from '../boot/missing.js';
 import type { AuthStore } from './auth.js';
 
 /** Records one audit row for the current caller. */
@@ -65,4 +66,37 @@ export function reinstallHosts(installs: InstallService, names: string[], by: st
     audit(cancel ? 'reinstall.cancel' : 'reinstall.mark', r.host, how ? `${outcome}; ${how}` : outcome);
   }
   return results;
+}
+
+/** The "force" field of an API body or form: absent/false, or true ("on"/"1" from a checkbox). */
+export function forceFlag(v: unknown): boolean {
+  if (v === undefined || v === false || v === null) return false;
+  if (v === true || v === 'on' || v === '1' || v === 'true') return true;
+  throw new FleetbootError('FB_BAD_REQUEST', '"force" must be a boolean');
+}
+
+/** role -> missing boot files, for the install roles of `names` that cannot boot. */
+export function unbootable(holder: ConfigHolder, names: string[]): Record<string, string[]> {
+  const seen = new Map<string, string[]>();
+  for (const n of names) {
+    const rh = holder.index.byName(n);
+    if (rh && !seen.has(rh.roleName)) seen.set(rh.roleName, bootFilesMissing(holder.config, rh.roleName));
+  }
+  return Object.fromEntries([...seen].filter(([, m]) => m.length));
+}
+
+/**
+ * Marking is all or nothing when a role cannot boot: throws 409 FB_CONFLICT naming the roles
+ * and their missing paths (details.missing), so no host of the batch is marked.
+ */
+export function refuseUnbootable(holder: ConfigHolder, names: string[]): void {
+  const missing = unbootable(holder, names);
+  const roles = Object.keys(missing);
+  if (!roles.length) return;
+  const hosts = names.filter((n) => roles.includes(holder.index.byName(n)?.roleName ?? ''));
+  throw new FleetbootError(
+    'FB_CONFLICT',
+    `cannot boot: ${roles.map((r) => `role "${r}" is missing ${missing[r].join(', ')}`).join('; ')}; nothing marked (send "force": true to mark anyway)`,
+    { missing, hosts },
+  );
 }

@@ -7,7 +7,7 @@ import { render, requireUser, webDir } from './render.js';
 import { actorName, type Principal } from './sessions.js';
 import { hostRows, hostDetail } from '../install/view.js';
 import { inventorySnippet } from '../http/api.js';
-import { reinstallHosts, auditAs } from './reinstall.js';
+import { reinstallHosts, auditAs, unbootable } from './reinstall.js';
 import { STATES } from './states.js';
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -59,8 +59,13 @@ export function uiRouter(ctx: WebContext): Router {
       say(res, 'Nothing selected.');
       return void res.redirect(303, back);
     }
-    if (body.confirm !== 'yes') return render(req, res, 'confirm.njk', { title: 'Confirm', names, cancel, back });
-    const results = reinstallHosts(ctx.installs, names, actorName(me(res)), cancel, audit(req, res), 'web UI');
+    // a role that cannot boot is shown on the confirmation page; marking needs the force box
+    const missing = cancel ? {} : unbootable(ctx.holder, names);
+    const force = body.force === 'on';
+    if (body.confirm !== 'yes' || (Object.keys(missing).length && !force)) {
+      return render(req, res, 'confirm.njk', { title: 'Confirm', names, cancel, back, missing, refused: body.confirm === 'yes' }, body.confirm === 'yes' ? 409 : 200);
+    }
+    const results = reinstallHosts(ctx.installs, names, actorName(me(res)), cancel, audit(req, res), 'web UI', force);
     const ok = results.filter((x) => x.ok).length;
     say(res, cancel ? `Reinstall cancelled for ${plural(ok)}.` : `${plural(ok)} marked for reinstall. They install on their next network boot.`);
     res.redirect(303, back);

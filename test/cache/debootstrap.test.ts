@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startCache } from './harness.js';
 import { CountingRelay } from './relay.js';
+import { needsRoot } from '../helpers/root.js';
 
 const run = promisify(execFile);
 
@@ -45,7 +46,7 @@ async function debootstrap(target: string, mirror: string): Promise<void> {
   }
 }
 
-test('debootstrap minbase bookworm through the cache twice; the second run is served from disk', { timeout: 600_000 }, async () => {
+test('debootstrap minbase bookworm through the cache twice; the second run is served from disk', { timeout: 600_000, skip: needsRoot('debootstrap') }, async () => {
   const relay = new CountingRelay(machineDebianMirror());
   await relay.start();
   const root = mkdtempSync(join(tmpdir(), 'fb-cache-dbs-'));

@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, Lines, LogFile, fixture, requireTools, run, serveDhcp, type Served } from './netns.js';
+import { needsRoot } from '../helpers/root.js';
 
 const SRV = '10.75.0.1';
 
-describe('dhcp with real firmware in QEMU (netns)', () => {
+describe('dhcp with real firmware in QEMU (netns)', { skip: needsRoot('network namespaces') }, () => {
   const lab = new Lab('fbdhcp3');
   let dir = '';
   let server: Served | undefined;

@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Lab, fixture, requireTools, serveDhcp, metricValue, type Served } from './netns.js';
+import { needsRoot } from '../helpers/root.js';
 
 const SRV = '10.77.0.1';
 const KNOWN_MAC = '52:54:00:aa:00:01';
 
-describe('dhcp full mode with real clients (netns)', () => {
+describe('dhcp full mode with real clients (netns)', { skip: needsRoot('network namespaces') }, () => {
   const lab = new Lab('fbdhcp1');
   let dir = '';
   let server: Served | undefined;

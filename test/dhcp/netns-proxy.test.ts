@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, chmodSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, LogFile, requireTools, serveDhcp, fixture, metricValue, type Served } from './netns.js';
+import { needsRoot } from '../helpers/root.js';
 
 const SRV = '10.78.0.1';
 const SITE = '10.78.0.2';
@@ -15,7 +16,7 @@ const SITE = '10.78.0.2';
 interface Summary { type?: number; server?: string; yiaddr: string; siaddr: string; file: string; bootfile?: string; vendorClass?: string; opt43?: string; lease?: number }
 interface PxeResult { offers: Summary[]; ack?: Summary; proxyAck?: Summary; error?: string }
 
-describe('dhcp proxy mode next to dnsmasq (netns)', () => {
+describe('dhcp proxy mode next to dnsmasq (netns)', { skip: needsRoot('network namespaces') }, () => {
   const lab = new Lab('fbdhcp2');
   let dir = '';
   let server: Served | undefined;

@@ -11,6 +11,7 @@ import { decode, encode } from '../../src/tftp/codec.js';
 import { fetch } from './client.js';
 import { makeRoot, startServer, writeFile } from './helpers.js';
 import { sendRawUdp } from './raw-udp.js';
+import { needsRoot } from '../helpers/root.js';
 
 let root: { dir: string; cleanup: () => void };
 let small: Buffer;
@@ -23,7 +24,7 @@ after(() => root.cleanup());
 
 const rrq = (options: Array<[string, string]>) => encode({ op: 'rrq', filename: 'small.bin', mode: 'octet', options });
 
-test('RRQs from source port 0 start no transfer and take no slot; the server keeps serving', async () => {
+test('RRQs from source port 0 start no transfer and take no slot; the server keeps serving', { skip: needsRoot('raw sockets') }, async () => {
   const s = await startServer({ root: root.dir, config: { maxTransfers: 2 } });
   try {
     // no options (first window after an async read), with options (OACK sent at once), and
@@ -44,7 +45,7 @@ test('RRQs from source port 0 start no transfer and take no slot; the server kee
   }
 });
 
-test('a port-0 packet to a running transfer socket is dropped; the transfer goes on', async () => {
+test('a port-0 packet to a running transfer socket is dropped; the transfer goes on', { skip: needsRoot('raw sockets') }, async () => {
   const s = await startServer({ root: root.dir, config: { timeoutMs: 2000 } });
   const c = dgram.createSocket('udp4');
   try {
