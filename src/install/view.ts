@@ -38,7 +38,13 @@ export interface HostRow {
   runId: number | null;
   lastDurationMs: number | null;
   updatedAt: number | null;
+  /** when the newest run entered its state (time in state); null when idle */
+  stateSince: number | null;
+  /** failed / stalled / cancelled: why (the state change's reason), shown in the table */
+  reason: string | null;
 }
+
+const EXPLAINED = new Set(['failed', 'stalled', 'cancelled']);
 
 export interface HostFilter {
   name?: string; // substring
@@ -51,6 +57,7 @@ export function hostRows(holder: ConfigHolder, store: RunStore, f: HostFilter = 
   const latest = store.latestRuns();
   const marks = store.marks();
   const durations = store.lastDurations();
+  const stateEvents = store.latestStateEvents();
   return holder.index
     .all()
     .map((rh): HostRow => {
@@ -69,6 +76,8 @@ export function hostRows(holder: ConfigHolder, store: RunStore, f: HostFilter = 
         runId: run?.id ?? null,
         lastDurationMs: durations.get(rh.host.name) ?? null,
         updatedAt: run?.updated_at ?? null,
+        stateSince: run ? (stateEvents.get(rh.host.name)?.at ?? run.created_at) : null,
+        reason: run && EXPLAINED.has(run.state) ? (stateEvents.get(rh.host.name)?.message ?? run.message ?? null) : null,
       };
     })
     .filter((h) => (!f.name || h.name.includes(f.name)) && (!f.role || h.roles.includes(f.role)) && (!f.state || h.state === f.state) && (!f.label || h.labels.includes(f.label)));

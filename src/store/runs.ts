@@ -98,6 +98,18 @@ export class RunStore {
     return new Map(rows.map((r) => [r.host, r]));
   }
 
+  /**
+   * Per host, the newest run's last state change: when it entered its state (time in state)
+   * and the reason given (a failed run's "why"). Walks each run's events backwards by index.
+   */
+  latestStateEvents(): Map<string, { at: number; message: string | null }> {
+    const rows = this.db
+      .prepare(`SELECT r.host, e.at, e.message FROM (SELECT host, MAX(id) id FROM install_runs GROUP BY host) r
+                JOIN events e ON e.id = (SELECT id FROM events WHERE run_id = r.id AND kind = 'state' ORDER BY id DESC LIMIT 1)`)
+      .all() as { host: string; at: number; message: string | null }[];
+    return new Map(rows.map((r) => [r.host, { at: r.at, message: r.message }]));
+  }
+
   /** Duration of the newest finished (done) run per host, ms. */
   lastDurations(): Map<string, number> {
     const rows = this.db

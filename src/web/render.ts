@@ -21,7 +21,16 @@ const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(webDir('views
 // JSON inside <script type="application/json">: "<" escaped so "</script>" in an installer
 // message cannot end the block
 env.addFilter('json', (v: unknown) => new nunjucks.runtime.SafeString(JSON.stringify(v ?? null).replace(/</g, '\\u003c')));
-env.addFilter('time', (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '—'));
+// a timestamp names its zone: UTC from the server; the script shows the browser's local time
+// (with its zone) and keeps UTC in the title for hover
+env.addFilter('time', (ms: number | null | undefined) => {
+  if (!ms) return '—';
+  const iso = new Date(ms).toISOString();
+  const utc = `${iso.replace('T', ' ').slice(0, 19)} UTC`;
+  return new nunjucks.runtime.SafeString(`<time datetime="${iso}" title="${utc}">${utc}</time>`);
+});
+// "time in state": rendered now, kept current by the script (data-since)
+env.addFilter('since', (ms: number | null | undefined) => (ms ? new nunjucks.runtime.SafeString(`<span class="since" data-since="${Number(ms)}">${formatDuration(Date.now() - ms)}</span>`) : ''));
 env.addFilter('duration', (ms: number | null | undefined) => formatDuration(ms));
 
 export function formatDuration(ms: number | null | undefined): string {

@@ -8,6 +8,8 @@ import { actorName, type Principal } from './sessions.js';
 import { hostRows, hostDetail } from '../install/view.js';
 import { inventorySnippet } from '../http/api.js';
 import { reinstallHosts, auditAs, unbootable } from './reinstall.js';
+import { queryHosts, parseHostQuery, hostQueryString } from './hosts-query.js';
+import { missingByRole, bootFilesMissing } from '../boot/missing.js';
 import { STATES } from './states.js';
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -38,15 +40,33 @@ export function uiRouter(ctx: WebContext): Router {
   const accountPage = (req: Request, res: Response, vars: Record<string, unknown> = {}, status = 200) =>
     render(req, res, 'account.njk', { title: 'Account', tokens: ctx.auth.allTokens(), users: ctx.auth.users(), notice: notice(res), ...vars }, status);
 
+  // one page of hosts, filtered and sorted on the server (a 5,000-host fleet is never sent
+  // whole); the script asks /hosts.json for the next page or a new filter
   r.get('/', guard, (req, res) => {
-    const all = hostRows(ctx.holder, ctx.store, {});
-    const f = { name: str(req.query.name), role: str(req.query.role), state: str(req.query.state), label: str(req.query.label) };
-    const rows = hostRows(ctx.holder, ctx.store, f);
-    const roles = [...new Set(all.flatMap((h) => h.roles))].sort();
-    const labels = [...new Set(all.flatMap((h) => h.labels))].sort();
-    const counts: Record<string, number> = {};
-    for (const h of all) counts[h.state] = (counts[h.state] ?? 0) + 1;
-    render(req, res, 'hosts.njk', { title: 'Hosts', rows, all, roles, labels, states: STATES, filter: f, counts, notice: notice(res), discovered: ctx.store.discovered().length });
+    const page = queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query));
+    const q = page.query;
+    const link = (o: Partial<typeof q>) => `/?${hostQueryString({ ...q, ...o })}`;
+    render(req, res, 'hosts.njk', {
+      title: 'Hosts',
+      page,
+      rows: page.rows,
+      filter: q,
+      qs: hostQueryString(q),
+      prev: q.offset > 0 ? link({ offset: Math.max(0, q.offset - q.limit) }) : null,
+      next: q.offset + q.limit < page.total ? link({ offset: q.offset + q.limit }) : null,
+      sortLink: (key: string) => link({ sort: key as typeof q.sort, dir: q.sort === key && q.dir === 1 ? -1 : 1, offset: 0 }),
+      chipLink: (state: string) => link({ state: q.state === state ? undefined : state, offset: 0 }),
+      roles: page.roles,
+      labels: page.labels,
+      states: STATES,
+      counts: page.counts,
+      unbootable: missingByRole(ctx.holder.config),
+      notice: notice(res),
+      discovered: ctx.store.discovered().length,
+    });
+  });
+  r.get('/hosts.json', guard, (req, res) => {
+    res.set('Cache-Control', 'no-store').json(queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query)));
   });
 
   // no-JS path: the first post shows a confirmation page, the second (confirm=yes) acts
@@ -88,6 +108,7 @@ export function uiRouter(ctx: WebContext): Router {
       timeline: events.filter((e) => e.kind !== 'log'),
       logs: events.filter((e) => e.kind === 'log'),
       t0: events[0]?.at ?? 0,
+      missing: bootFilesMissing(ctx.holder.config, rh.roleName),
       notice: notice(res),
     });
   });
@@ -156,7 +177,7 @@ export function uiRouter(ctx: WebContext): Router {
   r.get('/hosts/:name/run.json', guard, (req, res) => {
     const d = hostDetail(ctx.holder, ctx.store, String(req.params.name));
     if (!d) return void res.status(404).json({});
-    res.json({ host: d.host, run: d.runs[0] ?? null, events: d.events });
+    res.json({ host: d.host, run: d.runs[0] ?? null, runs: d.runs, events: d.events });
   });
   return r;
 }

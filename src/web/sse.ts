@@ -86,10 +86,11 @@ export class SseHub {
     // nobody was listening, so nobody needs the events written meanwhile
     if (!this.clients.size) this.lastEventId = this.maxEventId();
     this.clients.add(c);
-    // the page was rendered a moment ago; anything that changed since is in this snapshot,
-    // and after a reconnect it replaces whatever the client missed
+    // the page was rendered a moment ago: "refresh" makes it re-read what it shows (one page
+    // of hosts, one host), which also covers whatever a reconnecting client missed. The
+    // stream never carries the whole inventory: with thousands of hosts that was megabytes.
     res.write(`retry: 2000\n\n`);
-    this.send(c, 'refresh', { hosts: this.rows() });
+    this.send(c, 'refresh', {});
     const drop = () => this.clients.delete(c);
     req.on('close', drop);
     res.on('error', drop);
@@ -159,10 +160,9 @@ export class SseHub {
       this.lastEventId = this.maxEventId();
       return;
     }
-    const hosts = this.rows();
     const events = this.newEvents();
     for (const c of this.clients) {
-      this.send(c, 'refresh', { hosts, external: true });
+      this.send(c, 'refresh', { external: true });
       for (const e of events) this.send(c, 'event', e);
     }
   }

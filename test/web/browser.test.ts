@@ -38,6 +38,17 @@ const shot = (name: string) => page.screenshot({ path: join(ART, `${name}.png`),
 const row = (host: string) => page.locator(`#hosts tbody tr[data-host="${host}"]`);
 const visibleHosts = () => page.locator('#hosts tbody tr[data-host]').evaluateAll((trs) => trs.map((t) => (t as unknown as { dataset: { host: string } }).dataset.host));
 const tokenOf = (host: string) => w.d.store.openRun(host)!.token;
+/** The table is filled from /hosts.json after each filter or sort: wait for the rows asked. */
+async function waitHosts(want: string[], timeout = 10_000) {
+  const until = Date.now() + timeout;
+  let got: string[] = [];
+  while (Date.now() < until) {
+    got = await visibleHosts();
+    if (JSON.stringify(got) === JSON.stringify(want)) return;
+    await page.waitForTimeout(50);
+  }
+  assert.deepEqual(got, want);
+}
 
 test('sign in redirects back to the hosts table', async () => {
   await page.goto(`${w.base}/`);
@@ -51,18 +62,19 @@ test('sign in redirects back to the hosts table', async () => {
   await page.fill('input[name=password]', ADMIN.password);
   await page.click('button.primary');
   await page.waitForURL(`${w.base}/`);
-  assert.deepEqual(await visibleHosts(), ['alpha', 'beta', 'gamma']);
+  await waitHosts(['alpha', 'beta', 'gamma']);
   await page.locator('#live:not([hidden])').waitFor();
 });
 
 test('filter, select two, reinstall with a confirm step; rows follow progress live', async () => {
   await page.evaluate('window.marker = 42');
   await page.selectOption('#f-role', 'tiny');
-  assert.deepEqual(await visibleHosts(), ['alpha', 'gamma']);
+  await waitHosts(['alpha', 'gamma']);
   assert.match(page.url(), /\?role=tiny$/);
   await page.fill('#f-name', 'alp');
-  assert.deepEqual(await visibleHosts(), ['alpha']);
+  await waitHosts(['alpha']);
   await page.fill('#f-name', '');
+  await waitHosts(['alpha', 'gamma']);
   await row('alpha').locator('input[type=checkbox]').check();
   await row('gamma').locator('input[type=checkbox]').check();
   assert.equal(await page.locator('#selcount').innerText(), '2 selected');
@@ -89,11 +101,11 @@ test('filter, select two, reinstall with a confirm step; rows follow progress li
   const cb = `${w.base}/i/${tokenOf('alpha')}/progress`;
   assert.equal(await (await fetch(`${cb}?stage=partitioning&message=wiping+sda1`)).text(), 'ok installing\n');
   await row('alpha').locator('.badge.st-installing').waitFor();
-  await row('alpha').locator('td.stage', { hasText: /^partitioning$/ }).waitFor();
+  await row('alpha').locator('td.stage', { hasText: /^partitioning\s*wiping sda1$/ }).waitFor();
   assert.equal(await row('alpha').locator('progress').getAttribute('value'), '20');
   await fetch(cb, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'stage=packages&message=installing+openssh-server' });
   await row('alpha').locator('.pct', { hasText: /^60%$/ }).waitFor();
-  assert.equal(await row('alpha').locator('td.stage').innerText(), 'packages');
+  assert.equal(await row('alpha').locator('td.stage').innerText(), 'packages\ninstalling openssh-server');
   await shot('03-installing-live');
 
   // cancel one of the two
@@ -124,11 +136,19 @@ test('a reinstall marked by the CLI in another process shows up (PRAGMA data_ver
 });
 
 test('sorting by a column header', async () => {
-  await page.click('th[data-sort=state] button');
+  await page.click('th[data-sort=state] a');
+  await waitHosts(['gamma', 'alpha', 'beta']); // cancelled, done, marked
   assert.equal(await page.locator('th[data-sort=state]').getAttribute('aria-sort'), 'ascending');
-  assert.deepEqual(await visibleHosts(), ['gamma', 'alpha', 'beta']); // cancelled, done, marked
-  await page.click('th[data-sort=state] button');
-  assert.deepEqual(await visibleHosts(), ['beta', 'alpha', 'gamma']);
+  assert.match(page.url(), /\?sort=state$/, 'the sort order is in the URL');
+  await page.click('th[data-sort=state] a');
+  await waitHosts(['beta', 'alpha', 'gamma']);
+  assert.match(page.url(), /\?sort=state&dir=desc$/);
+  // a reload keeps it (the server sorts the first page the same way)
+  await page.reload();
+  await waitHosts(['beta', 'alpha', 'gamma']);
+  assert.equal(await page.locator('th[data-sort=state]').getAttribute('aria-sort'), 'descending');
+  await page.goto(`${w.base}/`);
+  await waitHosts(['alpha', 'beta', 'gamma']);
 });
 
 test('host page: timeline and installer log lines arrive live', async () => {

@@ -6,13 +6,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWeb, login, type WebEnv } from './helper.js';
+import { INVENTORY } from '../helpers/fixture.js';
 import { bootFilesMissing } from '../../src/boot/missing.js';
 
 let w: WebEnv;
 let s: { cookie: string; csrf: string };
 
 before(async () => {
-  w = await startWeb();
+  // role slow boots from its own initrd here, which stays: only tiny cannot boot
+  w = await startWeb({ inventory: INVENTORY.replace(/(slow:\n(?:.*\n)*?\s+initrd: )tiny\/initrd\.img/, '$1slow/initrd.img') });
+  w.fx.write('assets/slow/initrd.img', 'slow-initrd');
   s = await login(w.base);
   rmSync(join(w.fx.dir, 'assets/tiny/initrd.img'));
 });

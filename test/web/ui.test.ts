@@ -74,7 +74,10 @@ test('pages carry a strict CSP and no-store; installer text is escaped', async (
   assert.equal(r.headers.get('cache-control'), 'no-store');
   const html = await r.text();
   assert.doesNotMatch(html, /<img src=x/);
-  assert.match(html, /\\u003c\/script>\\u003cimg src=x/, 'JSON island escapes "<"');
+  assert.match(html, /<div class="msg small muted">&lt;\/script&gt;&lt;img src=x onerror=alert\(1\)&gt;<\/div>/, 'the message is text in the table');
+  assert.doesNotMatch(html, /id="hosts-data"/, 'no JSON island of the whole inventory');
+  const json = (await (await fetch(`${w.base}/hosts.json?name=gamma`, { headers: { cookie: s.cookie } })).json()) as { rows: { message: string }[] };
+  assert.equal(json.rows[0].message, '</script><img src=x onerror=alert(1)>');
   const host = await (await fetch(`${w.base}/hosts/gamma`, { headers: { cookie: s.cookie } })).text();
   assert.match(host, /&lt;\/script&gt;&lt;img src=x onerror=alert\(1\)&gt;/);
 });
@@ -94,7 +97,7 @@ test('the event stream needs a login and speaks text/event-stream', async () => 
       buf += Buffer.from(value).toString('utf8');
     }
   };
-  await until(/event: refresh\ndata: \{"hosts":\[/);
+  await until(/event: refresh\ndata: \{\}\n/);
   w.d.installs.mark(['alpha'], 'test'); // already marked: no change, no event
   w.d.installs.logLine('alpha', 'hello from the installer');
   await until(/event: event\ndata: \{[^\n]*"message":"hello from the installer"/);
