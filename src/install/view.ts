@@ -45,6 +45,13 @@ export interface HostRow {
 }
 
 const EXPLAINED = new Set(['failed', 'stalled', 'cancelled']);
+const FAILURE_STAGES = new Set(['failed', 'error', 'fail']);
+
+/** The state change's reason, with the installer's own words when it reported the failure. */
+function reasonOf(run: RunRow, stateMessage: string | null): string | null {
+  if (run.message && FAILURE_STAGES.has(run.stage ?? '')) return stateMessage && stateMessage !== run.message ? `${stateMessage}: ${run.message}` : run.message;
+  return stateMessage ?? run.message;
+}
 
 export interface HostFilter {
   name?: string; // substring
@@ -77,7 +84,7 @@ export function hostRows(holder: ConfigHolder, store: RunStore, f: HostFilter = 
         lastDurationMs: durations.get(rh.host.name) ?? null,
         updatedAt: run?.updated_at ?? null,
         stateSince: run ? (stateEvents.get(rh.host.name)?.at ?? run.created_at) : null,
-        reason: run && EXPLAINED.has(run.state) ? (stateEvents.get(rh.host.name)?.message ?? run.message ?? null) : null,
+        reason: run && EXPLAINED.has(run.state) ? reasonOf(run, stateEvents.get(rh.host.name)?.message ?? null) : null,
       };
     })
     .filter((h) => (!f.name || h.name.includes(f.name)) && (!f.role || h.roles.includes(f.role)) && (!f.state || h.state === f.state) && (!f.label || h.labels.includes(f.label)));

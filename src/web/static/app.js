@@ -27,9 +27,10 @@
       t.dataset.local = '1';
     }
   };
-  const since = (ms) => (ms ? `<span class="since" data-since="${Number(ms)}">${duration(Date.now() - ms)}</span>` : '');
+  // a server clock a little ahead of the browser's must not show as "—"
+  const since = (ms) => (ms ? `<span class="since" data-since="${Number(ms)}">${duration(Math.max(0, Date.now() - ms))}</span>` : '');
   // time in state keeps counting without a server round trip
-  setInterval(() => { for (const s of $$('.since[data-since]')) s.textContent = duration(Date.now() - Number(s.dataset.since)); }, 5000);
+  setInterval(() => { for (const s of $$('.since[data-since]')) s.textContent = duration(Math.max(0, Date.now() - Number(s.dataset.since))); }, 5000);
   const duration = (ms) => {
     if (ms == null || ms < 0) return '—';
     const s = Math.round(ms / 1000);
@@ -402,6 +403,7 @@
 
   document.addEventListener('DOMContentLoaded', () => {
     localise();
+    for (const s of $$('.since[data-since]')) s.textContent = duration(Math.max(0, Date.now() - Number(s.dataset.since)));
     const hosts = $('#hosts');
     if (hosts && $('#unbootable-data')) hostsPage(hosts);
     const tl = $('#timeline');
