@@ -96,22 +96,35 @@ async function duBytes(dir: string, signal: AbortSignal): Promise<number> {
 
 export async function buildImage(req: BuildRequest): Promise<BuildResult> {
   const { imagesDir, role, log } = req;
-  checkSuite(req.suite);
-  const packages = imagePackages(req.packages);
-  const id = imageId({ suite: req.suite, packages, mirror: req.upstream, aptUrl: req.aptUrl, builder: IMAGE_BUILDER_VERSION });
-  const existing = readImageManifest(imagesDir, role, id);
-  if (existing && !req.force) {
-    const removed = gcImages(imagesDir, role, req.keep, [id]);
-    return { manifest: existing, reused: true, removed };
-  }
+  // the lock first: even a refusal below is recorded in the role's status, which only the
+  // lock holder writes
   const lock = acquireBuildLock(imagesDir, role);
   if (typeof lock !== 'function') throw new StepError('lock', `a build of role ${role} is already running (pid ${lock.heldBy})`);
-
   const dir = roleDir(imagesDir, role);
   const work = join(dir, `.build-${process.pid}-${randomBytes(4).toString('hex')}`);
   const root = join(work, 'root');
   const t0 = Date.now();
-  const status: BuildStatus = { state: 'building', pid: process.pid, startedAt: new Date(t0).toISOString(), updatedAt: new Date(t0).toISOString(), id, percent: 0 };
+  const status: BuildStatus = { state: 'building', pid: process.pid, startedAt: new Date(t0).toISOString(), updatedAt: new Date(t0).toISOString(), percent: 0 };
+  let packages: string[];
+  let id: string;
+  let existing: ImageManifest | undefined;
+  try {
+    checkSuite(req.suite);
+    packages = imagePackages(req.packages);
+    id = imageId({ suite: req.suite, packages, mirror: req.upstream, aptUrl: req.aptUrl, builder: IMAGE_BUILDER_VERSION });
+    status.id = id;
+    existing = readImageManifest(imagesDir, role, id);
+    if (existing && !req.force) {
+      const removed = gcImages(imagesDir, role, req.keep, [id]);
+      lock();
+      return { manifest: existing, reused: true, removed };
+    }
+  } catch (e) {
+    const err = e instanceof StepError ? e : new StepError('prepare', (e as Error).message);
+    writeBuildStatus(imagesDir, role, { ...status, state: 'failed', step: err.step, error: err.message, updatedAt: new Date().toISOString() });
+    lock();
+    throw err;
+  }
   let lastWrite = 0;
   const report = (step: BuildStep, within: number, detail?: string) => {
     const i = BUILD_STEPS.indexOf(step);

@@ -36,7 +36,10 @@ export class ImageService {
   }
 
   role(role: string): ImageRoleView {
-    return { ...roleImageState(this.imagesDir, role), images: listImages(this.imagesDir, role) };
+    const st = roleImageState(this.imagesDir, role);
+    // started here but not yet holding the lock (the build task has not run yet): building
+    if (this.running.has(role) && st.state !== 'building') Object.assign(st, { state: 'building', build: null });
+    return { ...st, images: listImages(this.imagesDir, role) };
   }
 
   /** Starts a build in the background; throws FB_* errors for unknown roles and running builds. */
