@@ -93,6 +93,7 @@ export const imageCommand: CommandSpec = {
           console.log(`${r.reused ? 'reused' : 'built'} ${m.role}/${m.id}: ${store.imagePath(imagesDir, m.role, m.file)}`);
           console.log(`  ${mib(m.size)} compressed, ${mib(m.rawSize)} ext4, sha256 ${m.sha256}`);
           console.log(`  ${m.suite}, kernel ${m.kernelVersion}, ${m.packages.length} packages, built in ${m.buildSeconds} s${r.via ? ` (package cache: ${r.via})` : ''}`);
+          if (r.stepSeconds) console.log(`  steps: ${Object.entries(r.stepSeconds).map(([k, v]) => `${k} ${v} s`).join(', ')}`);
           if (r.removed.length) console.log(`  collected old images: ${r.removed.join(', ')}`);
         }
         return 0;

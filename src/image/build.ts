@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.js';
-import { BASE_PACKAGES, configureTree, installedPackages, kernelVersion, scrubIdentity } from './rootfs.js';
+import { BASE_PACKAGES, configureTree, installedPackages, kernelVersion, preseedTree, scrubIdentity } from './rootfs.js';
 import { fileTail, removeTree, runStep, StepError } from './proc.js';
 import { acquireBuildLock, writeBuildStatus, type BuildStatus } from './state.js';
 import { gcImages, IMAGE_BUILDER_VERSION, IMAGE_FORMAT, imageFileName, imageId, latestImage, manifestFileName, readImageManifest, roleDir, type ImageManifest } from './store.js';
@@ -54,6 +54,8 @@ export interface BuildResult {
   reused: boolean;
   removed: string[];
   via?: BuildMirror['via'];
+  /** seconds per step (a fresh build only) */
+  stepSeconds?: Partial<Record<BuildStep, number>>;
 }
 
 const PKG_RE = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -126,8 +128,14 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     throw err;
   }
   let lastWrite = 0;
+  const stepSeconds: Partial<Record<BuildStep, number>> = {};
+  let stepAt = Date.now();
   const report = (step: BuildStep, within: number, detail?: string) => {
     const i = BUILD_STEPS.indexOf(step);
+    if (status.step !== step) {
+      if (status.step) stepSeconds[status.step as BuildStep] = Math.round((Date.now() - stepAt) / 100) / 10;
+      stepAt = Date.now();
+    }
     const before = BUILD_STEPS.slice(0, i).reduce((a, s) => a + WEIGHT[s], 0);
     const percent = Math.min(100, Math.floor(before + WEIGHT[step] * Math.max(0, Math.min(1, within))));
     const p: BuildProgress = { step, stepIndex: i + 1, steps: BUILD_STEPS.length, percent, detail };
@@ -149,6 +157,7 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     // work directories of builds that died (we hold the lock: none of them is live)
     for (const n of readdirSync(dir)) if (n.startsWith('.build-')) removeTree(join(dir, n));
     mkdirSync(root, { recursive: true });
+    preseedTree(root);
     writeBuildStatus(imagesDir, role, status);
 
     report('debootstrap', 0, 'opening the package cache');
@@ -209,9 +218,10 @@ export async function buildImage(req: BuildRequest): Promise<BuildResult> {
     removeTree(work);
     const removed = gcImages(imagesDir, role, req.keep, [id]);
     report('finish', 1);
+    stepSeconds.finish = Math.round((Date.now() - stepAt) / 100) / 10;
     writeBuildStatus(imagesDir, role, { ...status, state: 'done', percent: 100, updatedAt: new Date().toISOString() });
-    log.info({ role, id, size, rawSize, seconds: manifest.buildSeconds, removed }, 'image built');
-    return { manifest, reused: false, removed, via: mirror.via };
+    log.info({ role, id, size, rawSize, seconds: manifest.buildSeconds, stepSeconds, removed }, 'image built');
+    return { manifest, reused: false, removed, via: mirror.via, stepSeconds };
   } catch (e) {
     const err = e instanceof StepError ? e : new StepError(current, (e as Error).message);
     writeBuildStatus(imagesDir, role, { ...status, state: 'failed', step: err.step, error: err.message, updatedAt: new Date().toISOString() });

@@ -21,7 +21,20 @@ export const BASE_PACKAGES = [
   'efibootmgr',
   'e2fsprogs',
   'dosfstools',
+  // initramfs-tools compresses with zstd (COMPRESS=zstd) and falls back to slower gzip without it
+  'zstd',
 ];
+
+/**
+ * dpkg inside debootstrap fsyncs every unpacked file; the tree is thrown away on any failure
+ * and only its filesystem image is kept, so that durability buys nothing. Placed before
+ * debootstrap runs (dpkg reads /etc/dpkg/dpkg.cfg.d in the target), removed afterwards.
+ */
+export const UNSAFE_IO_CFG = 'etc/dpkg/dpkg.cfg.d/fleetboot-build-unsafe-io';
+
+export function preseedTree(root: string): void {
+  put(root, UNSAFE_IO_CFG, 'force-unsafe-io\n');
+}
 
 // Reads the installer-written env file without executing it (a shell `.` would run whatever
 // the file holds); only the two known keys are used, optional quotes stripped.
@@ -29,7 +42,7 @@ export const FIRSTBOOT_SCRIPT = `#!/bin/sh
 # fleetboot first boot (docs/images.md): tells the install run this system is up.
 # /etc/fleetboot/firstboot.env is written by fleetboot's installer; absent -> nothing to do.
 set -u
-ENV=/etc/fleetboot/firstboot.env
+ENV=\${FLEETBOOT_FIRSTBOOT_ENV:-/etc/fleetboot/firstboot.env}
 [ -f "$ENV" ] || exit 0
 get() { sed -n "s/^$1=//p" "$ENV" | tail -n 1 | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'$/\\1/"; }
 URL=$(get FLEETBOOT_PROGRESS_URL)
@@ -125,6 +138,7 @@ export function configureTree(root: string, o: { aptUrl: string; suite: string }
  * apt lists and caches, fstab (the installer writes it by UUID), logs of the build.
  */
 export function scrubIdentity(root: string): void {
+  rmSync(join(root, UNSAFE_IO_CFG), { force: true });
   const ssh = join(root, 'etc/ssh');
   if (existsSync(ssh)) for (const n of readdirSync(ssh)) if (n.startsWith('ssh_host_')) rmSync(join(ssh, n), { force: true });
   // empty (not missing): systemd treats an empty machine-id as "first boot" and writes a new one
