@@ -8,7 +8,7 @@ export const imagesConfigSchema = z
     /** a build running longer than this is killed and fails (cold package cache: minutes) */
     buildTimeoutSeconds: z.number().int().min(60).max(6 * 3600).default(1800),
     /** zstd level for the compressed image (docs/images.md has the measured trade-off) */
-    zstdLevel: z.number().int().min(1).max(19).default(6),
+    zstdLevel: z.number().int().min(1).max(19).default(3),
     /** the package-cache repo (cache.repos[].name, a Debian archive) the image is built from */
     repo: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default('debian'),
   })
