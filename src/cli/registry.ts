@@ -11,6 +11,7 @@ import { assetsCommandSpec } from './cmd-assets.js';
 import { cacheCommandSpec } from './cmd-cache.js';
 import { userCommandSpec } from './cmd-user.js';
 import { completionCommand } from './completion.js';
+import { imageCommand } from './image.js';
 
 export const COMMANDS: CommandSpec[] = [
   serveCommand,
@@ -21,6 +22,7 @@ export const COMMANDS: CommandSpec[] = [
   assetsCommandSpec,
   cacheCommandSpec,
   userCommandSpec,
+  imageCommand,
   completionCommand,
 ];
 
