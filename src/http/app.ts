@@ -13,6 +13,7 @@ import { httpMetrics } from '../metrics.js';
 import { bootRouter } from './boot.js';
 import { assetsHandler } from './assets.js';
 import { installRouter } from './install.js';
+import { planRouter } from './plan.js';
 import { apiRouter, apiErrorHandler, type ApiDeps } from './api.js';
 
 export interface AppDeps {
@@ -75,6 +76,7 @@ export function createApp(d: AppDeps): Express {
   app.get('/assets/*path', assets);
   app.head('/assets/*path', assets);
   app.use(installRouter({ installs: d.installs, holder: d.holder, renderer: d.renderer, log }));
+  app.use(planRouter({ installs: d.installs, holder: d.holder, log }));
   if (d.mirror) app.use('/mirror', d.mirror);
 
   const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi });
