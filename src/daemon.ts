@@ -99,6 +99,7 @@ export class Daemon {
       mirror: sub.mirror,
       cacheStats: sub.cacheStats,
       cacheApi: sub.cacheApi,
+      images: sub.images,
       web: sub.web,
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });

@@ -41,6 +41,8 @@ export interface ImageInputs {
   packages: string[];
   /** the upstream Debian mirror behind fleetboot's cache (not the cache's own, port-dependent URL) */
   mirror: string;
+  /** the URL the image's /etc/apt/sources.list points at (fleetboot's public /mirror/<repo>) */
+  aptUrl: string;
   builder: number;
 }
 
@@ -81,6 +83,7 @@ export function normaliseInputs(i: ImageInputs): ImageInputs {
     suite: i.suite,
     packages: [...new Set(i.packages)].sort(),
     mirror: i.mirror.replace(/\/+$/, ''),
+    aptUrl: i.aptUrl.replace(/\/+$/, ''),
     builder: i.builder,
   };
 }

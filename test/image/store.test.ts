@@ -19,7 +19,7 @@ import {
   type ImageManifest,
 } from '../../src/image/store.js';
 
-const inputs = { suite: 'bookworm', packages: ['openssh-server', 'curl'], mirror: 'http://deb.example/debian', builder: IMAGE_BUILDER_VERSION };
+const inputs = { suite: 'bookworm', packages: ['openssh-server', 'curl'], mirror: 'http://deb.example/debian', aptUrl: 'http://10.0.0.1:8080/mirror/debian', builder: IMAGE_BUILDER_VERSION };
 
 function put(dir: string, role: string, id: string, builtAt: string, body = 'img-' + id): ImageManifest {
   mkdirSync(join(dir, role), { recursive: true });
@@ -47,7 +47,7 @@ test('id: 16 hex digits of sha256 over canonical JSON; package order, duplicates
   const id = imageId(inputs);
   assert.match(id, /^[0-9a-f]{16}$/);
   const expected = createHash('sha256')
-    .update(JSON.stringify({ builder: IMAGE_BUILDER_VERSION, mirror: 'http://deb.example/debian', packages: ['curl', 'openssh-server'], suite: 'bookworm' }))
+    .update(JSON.stringify({ aptUrl: 'http://10.0.0.1:8080/mirror/debian', builder: IMAGE_BUILDER_VERSION, mirror: 'http://deb.example/debian', packages: ['curl', 'openssh-server'], suite: 'bookworm' }))
     .digest('hex')
     .slice(0, 16);
   assert.equal(id, expected);
@@ -55,6 +55,7 @@ test('id: 16 hex digits of sha256 over canonical JSON; package order, duplicates
   assert.notEqual(imageId({ ...inputs, suite: 'trixie' }), id);
   assert.notEqual(imageId({ ...inputs, packages: ['curl'] }), id);
   assert.notEqual(imageId({ ...inputs, mirror: 'http://other.example/debian' }), id);
+  assert.notEqual(imageId({ ...inputs, aptUrl: 'http://10.0.0.2:8080/mirror/debian' }), id);
   assert.notEqual(imageId({ ...inputs, builder: IMAGE_BUILDER_VERSION + 1 }), id);
   assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }), '{"a":[{"c":3,"d":2}],"b":1}');
 });
