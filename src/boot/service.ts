@@ -29,7 +29,7 @@ export class BootService {
 
   private bootHost(rh: ResolvedHost): BootHost {
     const b: BootHost = { name: rh.host.name, role: rh.roleName, kernel: rh.role.kernel, initrd: rh.role.initrd, cmdline: rh.role.cmdline };
-    if (rh.role.installer === 'image') Object.assign(b, imageBootFacts(this.holder.config.paths, rh.roleName));
+    if (rh.role.installer === 'image') Object.assign(b, { installer: 'image' }, imageBootFacts(this.holder.config.paths, rh.roleName));
     return b;
   }
 
