@@ -108,19 +108,23 @@ run_image_mode() {
   fi
   fb reinstall "$MODE" > "$RUN/reinstall.txt" 2>&1 || fail "fleetboot reinstall $MODE: $(cat "$RUN/reinstall.txt")"
   local n0; n0=$(wc -l < "$E2E_DIR/fleetboot.log")
+  # bytes over the wire: the server side of the LAN link, counted by the kernel
+  local tx0 rx0; tx0=$(ip netns exec "$NS_SRV" cat /sys/class/net/veth-srv/statistics/tx_bytes); rx0=$(ip netns exec "$NS_SRV" cat /sys/class/net/veth-srv/statistics/rx_bytes)
   start_vm_disk
   log "$MODE: QEMU started ($FW, disk $RUN/disk.raw, data sha256 ${want:0:16}...)"
   local deadline=$(( $(date +%s) + IMAGE_TIMEOUT )) state="" ev
   while kill -0 "$VM_PID" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
     sleep 3
     ev=$(api_events 2>/dev/null) || continue
-    state=$(echo "$ev" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print((d.get("run") or {}).get("state",""))' 2>/dev/null)
+    # the run's state: its last state event (the API gives the run's events, not the run row)
+    state=$(echo "$ev" | "$PY" -c 'import json,sys; e=[x for x in json.load(sys.stdin).get("events",[]) if x.get("kind")=="state"]; print(e[-1].get("stage","") if e else "")' 2>/dev/null)
     case "$state" in done|failed|cancelled) break ;; esac
   done
   [ "$kind" = badsha ] && sleep 5   # let the halt message reach the console
   [ "$kind" = nodata ] && sleep 20  # the installer reboots; the old system's boot attempt shows
   kill_pid "$VM_PID"
   local tend; tend=$(date +%s.%N)
+  WIRE="wire_tx=$(( ($(ip netns exec "$NS_SRV" cat /sys/class/net/veth-srv/statistics/tx_bytes) - tx0) / 1000000 ))MB wire_rx=$(( ($(ip netns exec "$NS_SRV" cat /sys/class/net/veth-srv/statistics/rx_bytes) - rx0) / 1000000 ))MB"
   [ -n "$saved" ] && { cp "$saved" "$manifest"; rm -f "$saved"; }
   check_image_run "$kind" "$want"
   tail -n +"$((n0+1))" "$E2E_DIR/fleetboot.log" > "$RUN/fleetboot.log"
@@ -199,7 +203,7 @@ EOF
       grep -aq "fleetboot: local boot" <<<"$console" || fail "the second PXE boot did not get fleetboot's local-boot script"
       local have; have=$(data_file_sha "$RUN/disk.raw")
       [ "$have" = "$want" ] || fail "the data file on the disk image has sha256 $have, was $want"
-      IMAGE_SUMMARY="$IMAGE_SUMMARY data=kept(sha256 ${want:0:12}) load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" ;;
+      IMAGE_SUMMARY="$IMAGE_SUMMARY $WIRE data=kept(sha256 ${want:0:12}) load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" ;;
     badsha)
       grep -aq "INSTALL FAILED at step image" <<<"$console" || fail "the console does not show the halt with its reason"
       [ "$(data_file_sha "$RUN/disk.raw")" = "$want" ] || fail "the data file changed although the install failed" ;;

@@ -26,7 +26,7 @@ export const WANTED_MODULES = [
 ];
 
 /** binaries taken from the .debs (found in bin, sbin, usr/bin, usr/sbin of the extracted tree) */
-export const TOOLS = ['sfdisk', 'mke2fs', 'e2fsck', 'resize2fs', 'tune2fs', 'mkfs.fat', 'zstd'];
+export const TOOLS = ['sfdisk', 'mke2fs', 'e2fsck', 'resize2fs', 'tune2fs', 'mkfs.fat', 'zstd', 'blkdiscard', 'blkid'];
 const ENV_FILES = ['init', 'install.sh', 'partition.sh', 'udhcpc.sh'];
 
 export interface InstallerManifest {

@@ -12,8 +12,9 @@ import type { PackageCache } from '../cache/cache.js';
 import { parseRelease } from '../cache/packages.js';
 import { Index, indexPaths } from '../cache/warm.js';
 
-/** busybox-static: every applet the installer scripts use; the others: the real tools. */
-export const INSTALLER_TOOLS = ['busybox-static', 'fdisk', 'e2fsprogs', 'dosfstools', 'zstd'] as const;
+/** busybox-static: every applet the installer scripts use; the others: the real tools
+ *  (util-linux: blkdiscard, which zeroes the root partition by BLKZEROOUT, and blkid). */
+export const INSTALLER_TOOLS = ['busybox-static', 'fdisk', 'e2fsprogs', 'dosfstools', 'zstd', 'util-linux'] as const;
 export const KERNEL_META = 'linux-image-amd64';
 
 export interface FetchedDeb {

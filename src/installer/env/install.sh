@@ -134,6 +134,12 @@ report partitioning "table $FB_TABLE: root $ROOT, esp ${ESP:-none}, data $DATA (
 # from the disk's own counter (sectors written, /sys/block/X/stat field 7)
 STEP=image
 bdev=$(basename "$DISK")
+# Zero the root partition first (BLKZEROOUT: offloaded as WRITE ZEROES where the disk has it,
+# the kernel writes zeros otherwise), then let zstd skip the image's zero blocks (--sparse):
+# a 1 GiB image of a ~60% full filesystem writes ~40% fewer bytes from the installer. Without
+# a zeroed partition every byte must be written (unused inode tables must read as zeros).
+SPARSE=""
+if run blkdiscard -z "$ROOT"; then SPARSE=--sparse; else say "image: blkdiscard -z $ROOT failed; writing every byte"; fi
 w0=$(awk '{print $7}' "/sys/block/$bdev/stat")
 rm -f /tmp/img.sha.fifo /tmp/img.n.fifo /tmp/img.sha /tmp/img.n
 mkfifo /tmp/img.sha.fifo /tmp/img.n.fifo
@@ -149,7 +155,7 @@ progpid=$!
 ti=$(cut -d' ' -f1 /proc/uptime)
 say "image: streaming $FB_IMAGE_URL ($FB_IMAGE_SIZE bytes compressed, $FB_IMAGE_RAWSIZE raw) to $ROOT"
 set -o pipefail
-wget -q -O - "$FB_IMAGE_URL" 2>>"$LOG" | tee /tmp/img.sha.fifo /tmp/img.n.fifo | zstd -dc 2>>"$LOG" > "$ROOT"
+wget -q -O - "$FB_IMAGE_URL" 2>>"$LOG" | tee /tmp/img.sha.fifo /tmp/img.n.fifo | zstd -dc $SPARSE 2>>"$LOG" > "$ROOT"
 prc=$?
 set +o pipefail
 wait_files=0; while { [ ! -s /tmp/img.sha ] || [ ! -s /tmp/img.n ]; } && [ $wait_files -lt 50 ]; do sleep 0.2; wait_files=$((wait_files + 1)); done
@@ -159,11 +165,12 @@ secs=$(awk -v t="$ti" '{ printf "%.1f", $1 - t }' /proc/uptime)
 w=$(awk '{print $7}' "/sys/block/$bdev/stat")
 written=$(( (w - w0) * 512 ))
 got=$(cat /tmp/img.sha 2>/dev/null); n=$(tr -d ' ' < /tmp/img.n 2>/dev/null)
-rate=$(awk -v b="$written" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1048576 : 0) }')
-say "image: $n bytes received, $written bytes written in $secs s ($rate MB/s), sha256 $got"
+# the rate is the image's: its raw size over the time from the first byte asked to the last synced
+rate=$(awk -v b="$FB_IMAGE_RAWSIZE" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1048576 : 0) }')
+say "image: $n bytes received, $written bytes written${SPARSE:+ (zero blocks skipped)} in $secs s ($rate MB/s), sha256 $got"
 [ "$got" = "$FB_IMAGE_SHA256" ] || fail "image sha256 mismatch: got $got, the plan says $FB_IMAGE_SHA256 ($n of $FB_IMAGE_SIZE bytes received)"
 [ $prc = 0 ] || fail "image stream failed (download or zstd, exit $prc)"
-report image "written $written bytes in $secs s ($rate MB/s); received $n bytes; sha256 verified"
+report image "image of $FB_IMAGE_RAWSIZE bytes in $secs s ($rate MB/s); $written bytes written${SPARSE:+ (zero blocks skipped)}; received $n bytes; sha256 verified"
 
 # --- filesystem: check, grow to the partition, new UUID (every host's root differs)
 STEP=filesystem
