@@ -23,7 +23,7 @@ image_prepare() { # once per run, before the namespaces: the role image and the 
   fb image build "$IMAGE_ROLE" > "$E2E_DIR/image-build.log" 2>&1 || { tail -30 "$E2E_DIR/image-build.log" >&2; return 1; }
   IMAGE_BUILD_S=$(( $(date +%s) - t0 ))
   local newest=0 f
-  for f in "$REPO"/src/installer/env/* "$REPO"/dist/src/installer/build.js "$REPO"/dist/src/installer/debs.js; do
+  for f in "$REPO"/src/installer/env/* "$REPO"/src/installer/build.ts "$REPO"/src/installer/debs.ts; do
     [ "$f" -nt "$E2E_DIR/assets/fleetboot-installer/MANIFEST.json" ] && newest=1
   done
   if [ ! -s "$E2E_DIR/assets/fleetboot-installer/MANIFEST.json" ] || [ $newest = 1 ]; then

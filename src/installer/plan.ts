@@ -59,6 +59,11 @@ export function buildPlan(rh: ResolvedHost, ctx: RenderContext, image: ImageMani
     mode: '0600',
     content: `FLEETBOOT_PROGRESS_URL=${ctx.urls.progress}\n${verify && !/[\r\n]/.test(verify) ? `FLEETBOOT_VERIFY_FILE=${verify}\n` : ''}`,
   };
+  // the data partition is mounted nofail (a missing disk never blocks boot), so nothing orders
+  // it before the first-boot unit: the unit must wait for the mount its verify file is on
+  if (verify && !/[\r\n]/.test(verify) && verify.startsWith('/')) {
+    files['/etc/systemd/system/fleetboot-firstboot.service.d/10-fleetboot-verify.conf'] = { mode: '0644', content: `[Unit]\nRequiresMountsFor=${verify.slice(0, verify.lastIndexOf('/')) || '/'}\n` };
+  }
   const fw = str(v.firmware, 'auto');
   return {
     host: name,

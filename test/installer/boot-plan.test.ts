@@ -113,13 +113,14 @@ test('marked image host: refused while there is no image, then the installer wit
   assert.match(plan.files['/etc/network/interfaces'].content, /auto prov0\niface prov0 inet dhcp/);
   assert.equal(plan.files['/root/.ssh/authorized_keys'].mode, '0600');
   assert.equal(plan.files['/etc/fleetboot/firstboot.env'].content, `FLEETBOOT_PROGRESS_URL=${base}/i/${token}/progress\nFLEETBOOT_VERIFY_FILE=/srv/data/file\n`);
+  assert.equal(plan.files['/etc/systemd/system/fleetboot-firstboot.service.d/10-fleetboot-verify.conf'].content, '[Unit]\nRequiresMountsFor=/srv/data\n');
   assert.ok(d.store.events({ host: 'web-01' }).some((e) => /install plan fetched: image 0123456789abcdef/.test(e.message ?? '')));
 
   // the sh form, sourced by a POSIX shell (busybox in the installer): same values, files intact
   const sh = await curl(`${base}/i/${token}/plan?format=sh`);
   const shell = spawnSync('sh', ['-c', `${sh}\nprintf '%s|%s|%s|%s\\n' "$FB_HOST" "$FB_IMAGE_SHA256" "$FB_DATA_MOUNT" "$FB_FILES"; i=1; while [ $i -le $FB_FILES ]; do eval "p=\\$FB_FILE_\${i}_PATH b=\\$FB_FILE_\${i}_B64"; [ "$p" = /root/.ssh/authorized_keys ] && printf %s "$b" | base64 -d; i=$((i+1)); done`], { encoding: 'utf8' });
   assert.equal(shell.status, 0, shell.stderr);
-  assert.equal(shell.stdout, `web-01|${'a'.repeat(64)}|/srv/data|7\nssh-ed25519 AAAAkey1 ops@x\nssh-ed25519 AAAAkey2 o'neil@x\n`);
+  assert.equal(shell.stdout, `web-01|${'a'.repeat(64)}|/srv/data|8\nssh-ed25519 AAAAkey1 ops@x\nssh-ed25519 AAAAkey2 o'neil@x\n`);
 
   // a wrong token: the bare 404 of every token URL
   assert.equal(await curl('-o', '/dev/null', '-w', '%{http_code}', `${base}/i/${'x'.repeat(32)}/plan`), '404');
