@@ -14,7 +14,7 @@
 # reboots; the next PXE boot gets fleetboot's local-boot script, the firmware boots the disk,
 # and the installed system's first boot reports "up" with the data file's sha256.
 
-IMAGE_TIMEOUT=${IMAGE_TIMEOUT:-600}
+IMAGE_TIMEOUT=${IMAGE_TIMEOUT:-900}   # PXE -> up; generous: the 2-core CI machine is often loaded
 IMAGE_ROLE=img
 
 image_prepare() { # once per run, before the namespaces: the role image and the installer env

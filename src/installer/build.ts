@@ -14,7 +14,7 @@ import type { PackageCache } from '../cache/cache.js';
 import { packageRoot } from '../config/package-root.js';
 import { fetchInstallerDebs, type DebSet, type FetchedDeb } from './debs.js';
 
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 export const INSTALLER_DIR = 'fleetboot-installer';
 
 /** Storage (SATA/SAS/NVMe/virtio) and NIC drivers of real servers, plus what the install
@@ -157,9 +157,11 @@ function buildTree(work: string, debs: DebSet, say: (s: string) => void): { root
   const bb = join(root, 'bin/busybox');
   copyFileSync(join(x, 'bin/busybox'), bb);
   chmodSync(bb, 0o755);
+  // (by name: busybox's usr/bin/blkdiscard would shadow util-linux's sbin/blkdiscard in PATH)
+  const real = new Set([...TOOLS, 'mkfs.ext4']);
   for (const a of execFileSync(bb, ['--list-full'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
     const dest = join(root, a);
-    if (existsSync(dest) || a === 'bin/busybox') continue;
+    if (existsSync(dest) || a === 'bin/busybox' || real.has(basename(a))) continue;
     mkdirSync(dirname(dest), { recursive: true });
     symlinkSync('/bin/busybox', dest);
   }
