@@ -34,6 +34,14 @@ export class PowerService {
     this.log = o.log.child({ subsystem: 'power' });
   }
 
+  /** BMC calls running now (never above the concurrency bound) and waiting for a slot. */
+  get inFlight(): number {
+    return this.active;
+  }
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Aborts every call in flight (daemon shutdown); later calls fail at once. */
   stop(): void {
     this.stopping.abort();
