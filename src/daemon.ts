@@ -21,6 +21,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { restartNeeded } from './config/restart.js';
 import type { Config } from './config/schema.js';
 import { LiveLevel } from './log-level.js';
+import { createPowerService } from './power/wire.js';
+import type { PowerService } from './power/service.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -39,6 +41,7 @@ export class Daemon {
   store!: RunStore;
   installs!: InstallService;
   boot!: BootService;
+  power!: PowerService;
   registry!: Registry;
   private http?: Server;
   private https?: import('node:https').Server;
@@ -85,7 +88,8 @@ export class Daemon {
     this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
     this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
 
-    const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock };
+    this.power = createPowerService(this.holder, log);
+    const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock, power: this.power };
     const sub = await prepareWeb(ctx);
     this.subsystems = sub.started;
     const app = createApp({
@@ -99,6 +103,7 @@ export class Daemon {
       mirror: sub.mirror,
       cacheStats: sub.cacheStats,
       cacheApi: sub.cacheApi,
+      power: this.power,
       web: sub.web,
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });
@@ -162,6 +167,7 @@ export class Daemon {
 
   private scheduleReload(why: string) {
     clearTimeout(this.reloadTimer);
+    this.power?.stop();
     // editors write in several steps (truncate, write, rename): read once they are done
     this.reloadTimer = setTimeout(() => this.reload(why), 300);
     this.reloadTimer.unref();

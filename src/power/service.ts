@@ -5,7 +5,7 @@
 // dead BMC is an error on that host, never an exception or a hang of the caller.
 import type { Logger } from '../log.js';
 import { powerFor } from './index.js';
-import { PowerError, type PowerAction, type PowerDriver, type PowerDriverOptions, type PowerHost, type PowerResult, type SecretSource } from './types.js';
+import { PowerError, type PowerState, type PowerAction, type PowerDriver, type PowerDriverOptions, type PowerHost, type PowerResult, type SecretSource } from './types.js';
 
 export interface PowerServiceOptions {
   /** the host's current inventory entry (read per call, so a config reload applies at once) */
@@ -20,6 +20,15 @@ export interface PowerServiceOptions {
   driverOptions?: Partial<Omit<PowerDriverOptions, 'log' | 'timeoutMs'>>;
 }
 
+/** What this process last learned of a host's power (status read or action done), for the UI. */
+export interface KnownPower {
+  state: PowerState;
+  at: number;
+  action: PowerAction;
+  ok: boolean;
+  error?: string;
+}
+
 // actions that leave the host in the same state when repeated: a timeout may be retried
 const IDEMPOTENT = new Set<PowerAction>(['status', 'on', 'off']);
 
@@ -29,9 +38,23 @@ export class PowerService {
   private readonly waiting: (() => void)[] = [];
   private readonly hostChains = new Map<string, Promise<unknown>>();
   private readonly stopping = new AbortController();
+  private readonly known = new Map<string, KnownPower>();
 
   constructor(private readonly o: PowerServiceOptions) {
     this.log = o.log.child({ subsystem: 'power' });
+  }
+
+  /** The last power state this process saw for the host (no BMC call). */
+  lastKnown(host: string): KnownPower | undefined {
+    return this.known.get(host);
+  }
+
+  private remember(r: PowerResult): void {
+    if (r.errorKind === 'unknown-host' || r.errorKind === 'no-power-config') return;
+    const prev = this.known.get(r.host);
+    // after an action the state is what it asked for; a manual instruction changes nothing
+    const after: PowerState | undefined = r.instruction ? prev?.state : r.action === 'status' ? r.state : r.action === 'off' ? 'off' : 'on';
+    this.known.set(r.host, { state: r.ok ? (after ?? 'unknown') : (prev?.state ?? 'unknown'), at: Date.now(), action: r.action, ok: r.ok, error: r.error });
   }
 
   /** BMC calls running now (never above the concurrency bound) and waiting for a slot. */
@@ -56,7 +79,11 @@ export class PowerService {
   call(host: string, action: PowerAction, signal?: AbortSignal): Promise<PowerResult> {
     // one call per host at a time: an "off" must not overtake the "cycle" queued before it
     const prev = this.hostChains.get(host) ?? Promise.resolve();
-    const next = prev.then(() => this.callNow(host, action, signal));
+    const next = prev.then(async () => {
+      const r = await this.callNow(host, action, signal);
+      this.remember(r);
+      return r;
+    });
     this.hostChains.set(host, next);
     void next.finally(() => {
       if (this.hostChains.get(host) === next) this.hostChains.delete(host);
