@@ -22,6 +22,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { restartNeeded } from './config/restart.js';
 import type { Config } from './config/schema.js';
 import { LiveLevel } from './log-level.js';
+import { createPowerService } from './power/wire.js';
+import type { PowerService } from './power/service.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -40,6 +42,7 @@ export class Daemon {
   store!: RunStore;
   installs!: InstallService;
   boot!: BootService;
+  power!: PowerService;
   registry!: Registry;
   private http?: Server;
   private https?: import('node:https').Server;
@@ -95,7 +98,8 @@ export class Daemon {
     this.boot.onDecision = bootDecisionMetrics(this.registry);
     installDurationMetrics(this.registry, this.installs, () => this.store);
 
-    const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock };
+    this.power = createPowerService(this.holder, log);
+    const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock, power: this.power };
     const sub = await prepareWeb(ctx);
     this.subsystems = sub.started;
     this.admin = sub.web;
@@ -111,6 +115,7 @@ export class Daemon {
       cacheStats: sub.cacheStats,
       cacheApi: sub.cacheApi,
       images: sub.images,
+      power: this.power,
       web: sub.web,
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });
@@ -174,6 +179,7 @@ export class Daemon {
 
   private scheduleReload(why: string) {
     clearTimeout(this.reloadTimer);
+    this.power?.stop();
     // editors write in several steps (truncate, write, rename): read once they are done
     this.reloadTimer = setTimeout(() => this.reload(why), 300);
     this.reloadTimer.unref();

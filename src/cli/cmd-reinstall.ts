@@ -6,7 +6,7 @@ import type { CommandSpec } from './command.js';
 import { UsageError } from './hint.js';
 import { checkHostNames, checkSelectors, stateContext, str } from './state.js';
 
-const USAGE = `usage: fleetboot reinstall [HOST...] [--role R] [--label L] [--dry-run] [--yes] [--force] [--json]
+const USAGE = `usage: fleetboot reinstall [HOST...] [--role R] [--label L] [--dry-run] [--yes] [--force] [--power] [--json]
        fleetboot reinstall --cancel [HOST...] [--role R] [--label L] [--json]
 
 Marks hosts for reinstall: each installs on its next network boot (its disk is wiped).
@@ -17,6 +17,8 @@ Nothing is marked unless every name and selector is valid and every role can boo
   --dry-run     list what would be marked and exit
   -y, --yes     do not ask (needed for more than one host when not on a terminal)
   --force       mark even if a role's kernel/initrd/image is missing (audited)
+  --power       then network-boot each marked host once and power-cycle it through its BMC
+                (docs/power.md); the power steps are audited and shown on the run's timeline
   --cancel      cancel the marks / open runs instead
   --json        print the results as JSON`;
 
@@ -40,6 +42,7 @@ export const reinstallCommand: CommandSpec = {
     'dry-run': { type: 'boolean' },
     yes: { type: 'boolean', short: 'y' },
     force: { type: 'boolean' },
+    power: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   allowPositionals: true,
@@ -112,13 +115,26 @@ export const reinstallCommand: CommandSpec = {
         }
       }
       const how = [sel.how, 'cli'].filter(Boolean).join('; ');
-      const res = reinstallHosts(s.installs, sel.names, cliActor(), cancel, auditAs(new AuthStore(s.db), cliActor()), how, values.force === true);
+      const audit = auditAs(new AuthStore(s.db), cliActor());
+      if (cancel && values.power) throw new UsageError('--power goes with a mark, not with --cancel');
+      type Powered = ReturnType<typeof reinstallHosts>[number] & { power?: import('../power/types.js').PowerResult };
+      let res: Powered[];
+      if (values.power) {
+        const { reinstallWithPower } = await import('../power/audited.js');
+        const { createPowerService } = await import('../power/wire.js');
+        res = await reinstallWithPower({ installs: s.installs, store: s.store, power: createPowerService(s.holder, s.log) }, sel.names, cliActor(), audit, how, values.force === true);
+      } else res = reinstallHosts(s.installs, sel.names, cliActor(), cancel, audit, how, values.force === true);
       if (json) console.log(JSON.stringify({ results: res }, null, 2));
+      const { describeResult } = await import('../power/audited.js');
       let bad = 0;
       for (const r of res) {
         if (r.ok) {
           if (!json) console.log(`${r.host}: ${cancel ? 'cancelled' : r.already ? 'already marked' : 'marked'} (run ${r.runId})${r.forced ? ' FORCED: boot files missing' : ''}`);
         } else (bad++, console.error(`${r.host}: ${r.error}`));
+        if (r.power) {
+          if (!r.power.ok) bad++;
+          if (!json) (r.power.ok ? console.log : console.error)(`${r.host}: power pxe ${describeResult(r.power)}`);
+        }
       }
       return bad ? 1 : 0;
     } finally {

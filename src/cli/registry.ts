@@ -12,6 +12,7 @@ import { cacheCommandSpec } from './cmd-cache.js';
 import { userCommandSpec } from './cmd-user.js';
 import { completionCommand } from './completion.js';
 import { imageCommand } from './image.js';
+import { powerSpec } from './power.js';
 
 export const COMMANDS: CommandSpec[] = [
   serveCommand,
@@ -23,6 +24,7 @@ export const COMMANDS: CommandSpec[] = [
   cacheCommandSpec,
   userCommandSpec,
   imageCommand,
+  powerSpec,
   completionCommand,
 ];
 

@@ -29,6 +29,7 @@ export interface AppDeps {
   mirror?: Router;
   cacheStats?: ApiDeps['cacheStats'];
   cacheApi?: ApiDeps['cacheApi'];
+  power?: ApiDeps['power'];
   /** the admin layer (src/web createWeb): guards /api/v1 and serves the UI */
   web: AdminLayer;
   health?: () => Record<string, unknown>;
@@ -88,7 +89,7 @@ export function createApp(d: AppDeps): Express {
   app.use(planRouter({ installs: d.installs, holder: d.holder, log }));
   if (d.mirror) app.use('/mirror', d.mirror);
 
-  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, imagesApi: d.images && imagesApi(d.images) });
+  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, imagesApi: d.images && imagesApi(d.images), power: d.power });
   app.use('/api/v1', d.web.adminOnly, d.web.apiGuard, api);
   app.use('/api/v1', apiErrorHandler(log));
   app.use(d.web.adminOnly, d.web.router);

@@ -40,6 +40,8 @@ export interface WebDeps {
   cacheStats?: () => unknown;
   /** role images (the Images page) */
   images?: import('../image/service.js').ImageService;
+  /** power buttons and state on the host pages (web/power-routes.ts) */
+  power?: import('../power/service.js').PowerService;
   /** injected for tests (session expiry, rate-limit windows); the daemon's clock otherwise */
   clock?: Clock;
   /** PRAGMA data_version poll interval (ms) */

@@ -11,6 +11,7 @@ import { reinstallHosts, auditAs, unbootable } from './reinstall.js';
 import { queryHosts, parseHostQuery, hostQueryString } from './hosts-query.js';
 import { missingByRole, bootFilesMissing } from '../boot/missing.js';
 import { STATES } from './states.js';
+import { powerUiRouter, powerView, withPower } from './power-routes.js';
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string' && x !== '');
@@ -20,6 +21,7 @@ const plural = (n: number) => `${n} host${n === 1 ? '' : 's'}`;
 export function uiRouter(ctx: WebContext): Router {
   const r = express.Router();
   r.use('/static', express.static(webDir('static'), { maxAge: '5m', index: false }));
+  r.use(powerUiRouter(ctx));
   const guard = requireUser(ctx);
   const form = express.urlencoded({ extended: false, limit: '256kb' });
   const me = (res: Response) => res.locals.principal as Principal;
@@ -49,7 +51,7 @@ export function uiRouter(ctx: WebContext): Router {
     render(req, res, 'hosts.njk', {
       title: 'Hosts',
       page,
-      rows: page.rows,
+      rows: withPower(ctx, page.rows),
       filter: q,
       qs: hostQueryString(q),
       prev: q.offset > 0 ? link({ offset: Math.max(0, q.offset - q.limit) }) : null,
@@ -66,7 +68,8 @@ export function uiRouter(ctx: WebContext): Router {
     });
   });
   r.get('/hosts.json', guard, (req, res) => {
-    res.set('Cache-Control', 'no-store').json(queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query)));
+    const page = queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query));
+    res.set('Cache-Control', 'no-store').json({ ...page, rows: withPower(ctx, page.rows) });
   });
 
   // no-JS path: the first post shows a confirmation page, the second (confirm=yes) acts
@@ -83,7 +86,7 @@ export function uiRouter(ctx: WebContext): Router {
     const missing = cancel ? {} : unbootable(ctx.holder, names);
     const force = body.force === 'on';
     if (body.confirm !== 'yes' || (Object.keys(missing).length && !force)) {
-      return render(req, res, 'confirm.njk', { title: 'Confirm', names, cancel, back, missing, refused: body.confirm === 'yes' }, body.confirm === 'yes' ? 409 : 200);
+      return render(req, res, 'confirm.njk', { title: 'Confirm', names, cancel, back, missing, refused: body.confirm === 'yes', powerOn: names.some((n) => powerView(ctx, n)) }, body.confirm === 'yes' ? 409 : 200);
     }
     const results = reinstallHosts(ctx.installs, names, actorName(me(res)), cancel, audit(req, res), 'web UI', force);
     const ok = results.filter((x) => x.ok).length;
@@ -109,6 +112,7 @@ export function uiRouter(ctx: WebContext): Router {
       logs: events.filter((e) => e.kind === 'log'),
       t0: events[0]?.at ?? 0,
       missing: bootFilesMissing(ctx.holder.config, rh.roleName),
+      power: powerView(ctx, d.host.name),
       notice: notice(res),
     });
   });

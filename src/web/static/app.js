@@ -135,6 +135,7 @@
       <td class="c-roles">${esc(h.roles.join(', '))}${miss ? ` <span class="nob" title="cannot boot: missing ${esc(miss.join(', '))}">⚠</span>` : ''}</td>
       <td class="mono c-ip">${esc(h.address ?? '—')}</td>
       <td class="state"><span class="badge st-${esc(h.state)}">${esc(h.state)}</span>${h.marked ? ' <span class="mark" title="marked for reinstall">●</span>' : ''}${h.stateSince ? ` <span class="small muted">for ${since(h.stateSince)}</span>` : ''}</td>
+      <td class="power pw-${esc(h.power || 'none')} c-power">${esc(h.power || '—')}</td>
       <td class="stage c-stage">${esc(h.stage ?? '—')}${h.reason ? `<div class="reason">${esc(h.reason)}</div>` : h.message ? `<div class="msg small muted">${esc(h.message)}</div>` : ''}</td>
       <td class="prog"><progress max="100" value="${h.progress}" class="st-${esc(h.state)}"></progress><span class="pct">${h.progress}%</span></td>
       <td class="c-last">${duration(h.lastDurationMs)}</td>
@@ -142,7 +143,7 @@
     };
 
     function renderRows() {
-      tbody.innerHTML = order.length ? order.map((n) => rowHtml(rows.get(n))).join('') : '<tr class="empty"><td colspan="10">No hosts match.</td></tr>';
+      tbody.innerHTML = order.length ? order.map((n) => rowHtml(rows.get(n))).join('') : '<tr class="empty"><td colspan="11">No hosts match.</td></tr>';
       $('#range').textContent = total ? `${q.offset + 1}–${q.offset + order.length} of ${total}` : '0 of 0';
       const prev = $('#pg-prev'), next = $('#pg-next');
       prev.classList.toggle('disabled', q.offset === 0);
@@ -281,14 +282,18 @@
       const ok = $('#confirm-ok');
       ok.textContent = cancel ? 'Cancel reinstall' : `Reinstall ${names.length} host${names.length === 1 ? '' : 's'}`;
       ok.className = cancel ? 'primary' : 'danger';
+      $('#confirm-power-row').hidden = cancel;
+      $('#confirm-power').checked = false;
       dlg.returnValue = '';
       dlg.onclose = async () => {
         if (dlg.returnValue !== 'ok') return;
         const force = !!$('#confirm-force')?.checked;
         try {
-          const out = await api('POST', cancel ? '/reinstall/cancel' : '/reinstall', force ? { hosts: names, force: true } : { hosts: names });
+          const power = !cancel && !!$('#confirm-power')?.checked;
+          const out = await api('POST', cancel ? '/reinstall/cancel' : '/reinstall', { hosts: names, ...(force ? { force: true } : {}), ...(power ? { power: true } : {}) });
           const good = out.results.filter((r) => r.ok).length;
-          const bad = out.results.filter((r) => !r.ok).map((r) => `${r.host}: ${r.error}`);
+          const bad = out.results.filter((r) => !r.ok).map((r) => `${r.host}: ${r.error}`)
+            .concat(out.results.filter((r) => r.power && (!r.power.ok || r.power.instruction)).map((r) => `${r.host}: power ${r.power.error ?? r.power.instruction}`));
           toast(`${cancel ? 'Cancelled' : 'Marked for reinstall'}: ${good} host${good === 1 ? '' : 's'}${bad.length ? ` — ${bad.join('; ')}` : ''}`, bad.length > 0);
           for (const n of [...selected]) setSel(n, false);
           selected.clear();
@@ -311,6 +316,7 @@
       host: (h) => {
         const old = rows.get(h.name);
         if (old) {
+          h = { power: old.power, ...h }; // live rows carry no power state: keep the page's
           rows.set(h.name, h);
           const tr = $(`tr[data-host="${CSS.escape(h.name)}"]`, tbody);
           if (tr) {
