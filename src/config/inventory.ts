@@ -1,6 +1,7 @@
 // Inventory schema: roles and hosts, meant to live in git next to the config.
 import { z } from 'zod';
 import { fromZod, type Issue } from './issues.js';
+import { powerSchema } from './power-schema.js';
 
 const MAC_RE = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -66,6 +67,8 @@ export const hostSchema = z
     address: ipv4.optional(),
     labels: z.array(z.string()).default([]),
     vars,
+    /** the host's BMC (src/config/power-schema.ts, docs/power.md) */
+    power: powerSchema.optional(),
   })
   .strict();
 

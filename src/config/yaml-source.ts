@@ -75,7 +75,9 @@ export function findSecrets(node: unknown, path: (string | number)[] = [], out: 
       const key = String((item.key as { value?: unknown })?.value ?? item.key);
       const p = [...path, key];
       const v = item.value as { value?: unknown } | null;
-      if (SECRET_KEY.test(key) && !/hash$/i.test(key) && v && typeof v.value === 'string' && v.value !== '') out.push(p);
+      // `fooSecret: NAME` names an env secret (FLEETBOOT_SECRET_NAME, src/config/power-schema.ts): not a secret itself
+      const namesSecret = /Secret$/.test(key) && typeof v?.value === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(v.value);
+      if (SECRET_KEY.test(key) && !/hash$/i.test(key) && !namesSecret && v && typeof v.value === 'string' && v.value !== '') out.push(p);
       findSecrets(item.value, p, out);
     }
   } else if (isSeq(node)) {
