@@ -21,6 +21,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import { restartNeeded } from './config/restart.js';
 import type { Config } from './config/schema.js';
 import { LiveLevel } from './log-level.js';
+import { RolloutService } from './rollout/service.js';
+import { rolloutsApi } from './http/rollouts-api.js';
+import { createPowerService } from './power/wire.js';
+import type { PowerService } from './power/service.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -31,6 +35,8 @@ export interface DaemonOptions {
   watch?: boolean;
   /** stall-check interval (ms) */
   tickMs?: number;
+  /** rollout engine tick interval (ms, default 2000) */
+  rolloutTickMs?: number;
 }
 
 export class Daemon {
@@ -39,6 +45,8 @@ export class Daemon {
   store!: RunStore;
   installs!: InstallService;
   boot!: BootService;
+  power!: PowerService;
+  rollouts!: RolloutService;
   registry!: Registry;
   private http?: Server;
   private https?: import('node:https').Server;
@@ -85,6 +93,9 @@ export class Daemon {
     this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
     this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
 
+    this.power = createPowerService(this.holder, log);
+    // rollouts (docs/rollouts.md): the engine ticks in here; CLI/API/UI write the same tables
+    this.rollouts = new RolloutService({ db: this.db, runs: this.store, installs: this.installs, holder: this.holder, power: { act: (h, a) => this.power.call(h, a) }, log, clock, tickMs: this.opts.rolloutTickMs });
     const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock };
     const sub = await prepareWeb(ctx);
     this.subsystems = sub.started;
@@ -99,6 +110,7 @@ export class Daemon {
       mirror: sub.mirror,
       cacheStats: sub.cacheStats,
       cacheApi: sub.cacheApi,
+      rollouts: rolloutsApi({ holder: this.holder, runs: this.store, installs: this.installs, store: this.rollouts.store, clock }),
       web: sub.web,
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });
@@ -135,6 +147,7 @@ export class Daemon {
       }
     }, this.opts.tickMs ?? 5000);
     this.ticker.unref();
+    this.rollouts.start();
     process.on('SIGHUP', this.onHup);
     this.watchFiles(this.holder.current.files);
   }
@@ -188,6 +201,8 @@ export class Daemon {
   async stop(): Promise<void> {
     process.off('SIGHUP', this.onHup);
     clearInterval(this.ticker);
+    await this.rollouts?.stop();
+    this.power?.stop();
     clearTimeout(this.reloadTimer);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();

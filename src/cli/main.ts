@@ -88,7 +88,8 @@ function stateContext(loaded: LoadedConfig, loadOptions: LoadOptions) {
 
 export async function main(argv: string[]): Promise<number | undefined> {
   const args = parseArgs(argv);
-  if (!args.command || args.flags.has('help') || args.command === 'help') {
+  // a CommandSpec prints its own --help (runSpec)
+  if (!args.command || (args.flags.has('help') && !findCommand(args.command)) || args.command === 'help') {
     console.log(USAGE);
     return args.command ? 0 : 2;
   }

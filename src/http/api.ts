@@ -38,6 +38,8 @@ export interface ApiDeps {
   cacheStats?: () => unknown;
   /** /api/v1/cache/* routes of the package cache (http/cache-api.ts) */
   cacheApi?: CacheApi;
+  /** /api/v1/rollouts (http/rollouts-api.ts) */
+  rollouts?: Router;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -146,6 +148,7 @@ export function apiRouter(deps: ApiDeps): Router {
     res.json({ audit: ctxOf(res).auditLog({ limit: num(q.limit), before: num(q.before), actor: str(q.actor), action: str(q.action), target: str(q.target) }) });
   });
   if (deps.cacheApi) r.use('/cache', deps.cacheApi);
+  if (deps.rollouts) r.use('/rollouts', deps.rollouts);
   r.get('/cache/stats', (_req, res) => {
     if (!deps.cacheStats) throw new FleetbootError('FB_NOT_FOUND', 'package cache is disabled');
     res.json(deps.cacheStats());

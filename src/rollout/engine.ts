@@ -20,7 +20,7 @@ import type { InstallService } from '../install/service.js';
 import type { RunStore, RunRow } from '../store/runs.js';
 import type { ConfigHolder } from '../config/holder.js';
 import { RolloutStore, optionsOf } from './store.js';
-import { ACTIVE_HOST, FINAL_ROLLOUT, formatMs, type PowerActor, type RolloutHostRow, type RolloutOptions, type RolloutRow } from './types.js';
+import { ACTIVE_HOST, FINAL_ROLLOUT, formatMs, type PowerActor, type PowerResult, type RolloutHostRow, type RolloutOptions, type RolloutRow } from './types.js';
 import type { HealthResult } from './health.js';
 
 export type RolloutEvent = 'rollout.canary_failed' | 'rollout.stopped_budget' | 'rollout.completed';
@@ -248,7 +248,7 @@ export class RolloutEngine {
       const again = store.hasStep(r.id, h.host, h.attempt, 'power');
       store.step(r.id, h.host, h.attempt, again ? 'power-again' : 'power', this.d.clock.now(), 'pxe once + power cycle');
     });
-    let res: { ok: boolean; error?: string };
+    let res: PowerResult;
     try {
       res = await this.d.power.act(h.host, 'pxe');
     } catch (e) {
@@ -260,7 +260,7 @@ export class RolloutEngine {
       const cur = store.host(r.id, h.host);
       // only if the host is still where this call left it (an abort or a newer attempt wins)
       if (!cur || cur.state !== 'power' || cur.attempt !== h.attempt) return;
-      store.step(r.id, h.host, h.attempt, res.ok ? 'powered' : 'power-failed', now, res.ok ? undefined : res.error);
+      store.step(r.id, h.host, h.attempt, res.ok ? 'powered' : 'power-failed', now, res.ok ? (res.instruction ? `manual: ${res.instruction}` : res.detail) : res.error);
       if (res.ok) store.updateHost(r.id, h.host, { state: 'booting', phase_at: now });
       else this.attemptFailed(store.get(r.id)!, optionsOf(r), cur, now, `power: ${res.error ?? 'failed'}`);
     });

@@ -77,6 +77,9 @@ export interface PowerResult {
   ok: boolean;
   state?: string;
   error?: string;
+  /** manual driver: what a person must do (nothing happened) */
+  instruction?: string;
+  detail?: string;
 }
 /** What the engine needs of the power subsystem (src/power: PowerService.act). */
 export interface PowerActor {
