@@ -9,6 +9,7 @@ import type { Clock } from '../install/service.js';
 import type { NotifyConfig, Webhook } from './config.js';
 import { render, type NotifyFacts } from './format.js';
 import type { RolloutEvent } from '../rollout/engine.js';
+import { fetchError } from '../rollout/health.js';
 
 export interface OutboxRow {
   id: number;
@@ -125,8 +126,7 @@ export class Notifier {
           await res.body?.cancel().catch(() => {});
           if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
         } catch (e) {
-          const err = e as Error & { cause?: { code?: string } };
-          error = err.name === 'TimeoutError' ? `no answer within ${cfg.timeoutSeconds} s` : (err.cause?.code ?? err.message);
+          error = fetchError(e, cfg.timeoutSeconds * 1000);
         }
       }
     }

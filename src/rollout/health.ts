@@ -13,6 +13,13 @@ export interface HealthResult {
 export const HEALTH_TIMEOUT_MS = 15_000;
 const KEEP = 400;
 
+/** The useful part of a fetch() failure: undici hides the socket error in `cause`. */
+export function fetchError(e: unknown, timeoutMs: number): string {
+  const err = e as Error & { cause?: { code?: string; message?: string; errors?: { code?: string }[] } };
+  if (err.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  return err.cause?.code ?? err.cause?.errors?.[0]?.code ?? err.cause?.message ?? err.message;
+}
+
 export function isUrl(spec: string): boolean {
   return /^https?:\/\//i.test(spec);
 }
@@ -29,8 +36,7 @@ export async function checkHealth(spec: string, host: { name: string; address?: 
       await res.body?.cancel().catch(() => {});
       return res.status >= 200 && res.status < 300 ? { ok: true } : { ok: false, error: `HTTP ${res.status}` };
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      return { ok: false, error: err.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (err.cause?.code ?? err.message) };
+      return { ok: false, error: fetchError(e, timeoutMs) };
     }
   }
   return new Promise((resolve) => {
