@@ -22,6 +22,7 @@ import { csrfOk } from './csrf.js';
 import { SseHub } from './sse.js';
 import { ensureTls, type TlsMaterial } from './tls.js';
 import { uiRouter } from './routes.js';
+import { rolloutUiRouter } from './rollouts.js';
 import { loginRouter } from './login.js';
 import { Flash } from './flash.js';
 import { auditAs } from './reinstall.js';
@@ -174,6 +175,7 @@ export function createWeb(deps: WebDeps): Web {
     });
     router.use(loginRouter(ctx));
     router.use(uiRouter(ctx));
+    router.use(rolloutUiRouter(ctx));
   } else {
     router.get('/', (_req, res) => {
       res.type('text/plain').send('fleetboot: the admin UI is off (web.enabled: false); the JSON API at /api/v1 takes API tokens (fleetboot user token NAME)\n');
