@@ -23,8 +23,8 @@ export class RolloutStore {
 
   create(r: NewRollout): RolloutRow {
     const info = this.db
-      .prepare(`INSERT INTO rollouts (state, selector, options, created_by, created_at, start_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(r.startAt > r.now ? 'scheduled' : 'running', r.selector, JSON.stringify(r.options), r.createdBy, r.now, r.startAt, r.now);
+      .prepare(`INSERT INTO rollouts (state, selector, options, created_by, created_at, start_at, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(r.startAt > r.now ? 'scheduled' : 'running', r.selector, JSON.stringify(r.options), r.createdBy, r.now, r.startAt, r.startAt > r.now ? null : r.now, r.now);
     const id = Number(info.lastInsertRowid);
     const ins = this.db.prepare(`INSERT INTO rollout_hosts (rollout_id, host, position, wave, state) VALUES (?, ?, ?, ?, 'pending')`);
     r.hosts.forEach((h, i) => ins.run(id, h.host, i, h.wave));

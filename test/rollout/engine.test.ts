@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { makeBench, runToEnd, type Bench } from './harness.js';
 import { controlRollout } from '../../src/rollout/plan.js';
 import type { HostState } from '../../src/rollout/types.js';
+import { summary, estimate } from '../../src/rollout/view.js';
 
 const HOOK = 'notify:\n  webhooks:\n    - url: http://127.0.0.1:9/hook\n      format: json\n';
 
@@ -30,6 +31,9 @@ test('canary first, then waves of 2 with at most --parallel installing; every ho
     }
     assert.equal(b.svc.store.get(id)!.state, 'completed');
     assert.ok(maxActive <= 2, `at most 2 at once, saw ${maxActive}`);
+    const sum = summary(b.svc.store, b.svc.store.get(id)!, b.clock.now());
+    assert.equal(sum.elapsedMs, sum.finishedAt! - sum.startedAt!);
+    assert.ok(sum.elapsedMs! > 0);
     for (const h of ['h01', 'h02', 'h03', 'h04', 'h05']) {
       assert.equal(marks(b, id, h).length, 1, `${h} marked once`);
       assert.deepEqual(b.power.callsFor(h).map((c) => c.action), ['pxe'], `${h} powered once, pxe`);
@@ -265,8 +269,19 @@ test('a scheduled rollout (--at) waits for its time; a host is in one unfinished
     await b.round(120_000);
     await b.round();
     assert.equal(b.svc.store.get(id)!.state, 'running');
+    assert.ok(b.svc.store.get(id)!.started_at! >= b.svc.store.get(id)!.start_at);
     assert.ok(b.power.calls.length > 0);
   } finally {
     b.close();
   }
+});
+
+test('estimate of the time left: mean per-host time times the rounds of --parallel left, wave by wave', () => {
+  const o = { canary: 1, wave: 4, parallel: 2, maxFailures: 0, retries: 0, deadlineBootMs: 1, deadlineInstallMs: 1, deadlineUpMs: 1 };
+  const h = (host: string, wave: number, state: HostState, started: number | null, finished: number | null) => ({ rollout_id: 1, host, position: 0, wave, state, attempt: 1, run_id: null, phase_at: null, started_at: started, finished_at: finished, last_error: null });
+  // canary took 100 s; wave 1: 4 hosts, 2 under way for 30 s, 2 pending; wave 2: 3 pending
+  const hosts = [h('a', 0, 'done', 0, 100_000), h('b', 1, 'installing', 170_000, null), h('c', 1, 'installing', 170_000, null), h('d', 1, 'pending', null, null), h('e', 1, 'pending', null, null), h('f', 2, 'pending', null, null), h('g', 2, 'pending', null, null), h('i', 2, 'pending', null, null)];
+  // wave 1: 70 s left for the running pair + 1 round of 100 s; wave 2: 2 rounds of 100 s
+  assert.equal(estimate(hosts, o, 200_000), 70_000 + 100_000 + 200_000);
+  assert.equal(estimate(hosts.map((x) => ({ ...x, state: x.state === 'done' ? 'pending' as HostState : x.state })), o, 200_000), null, 'nothing done yet: no estimate');
 });
