@@ -22,6 +22,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { restartNeeded } from './config/restart.js';
 import type { Config } from './config/schema.js';
 import { LiveLevel } from './log-level.js';
+import { RolloutService } from './rollout/service.js';
+import { rolloutsApi } from './http/rollouts-api.js';
 import { createPowerService } from './power/wire.js';
 import type { PowerService } from './power/service.js';
 
@@ -34,6 +36,8 @@ export interface DaemonOptions {
   watch?: boolean;
   /** stall-check interval (ms) */
   tickMs?: number;
+  /** rollout engine tick interval (ms, default 2000) */
+  rolloutTickMs?: number;
 }
 
 export class Daemon {
@@ -43,6 +47,7 @@ export class Daemon {
   installs!: InstallService;
   boot!: BootService;
   power!: PowerService;
+  rollouts!: RolloutService;
   registry!: Registry;
   private http?: Server;
   private https?: import('node:https').Server;
@@ -99,6 +104,8 @@ export class Daemon {
     installDurationMetrics(this.registry, this.installs, () => this.store);
 
     this.power = createPowerService(this.holder, log);
+    // rollouts (docs/rollouts.md): the engine ticks in here; CLI/API/UI write the same tables
+    this.rollouts = new RolloutService({ db: this.db, runs: this.store, installs: this.installs, holder: this.holder, power: { act: (h, a) => this.power.call(h, a) }, log, clock, tickMs: this.opts.rolloutTickMs });
     const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock, power: this.power };
     const sub = await prepareWeb(ctx);
     this.subsystems = sub.started;
@@ -116,6 +123,7 @@ export class Daemon {
       cacheApi: sub.cacheApi,
       images: sub.images,
       power: this.power,
+      rollouts: rolloutsApi({ holder: this.holder, runs: this.store, installs: this.installs, store: this.rollouts.store, clock }),
       web: sub.web,
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });
@@ -152,6 +160,7 @@ export class Daemon {
       }
     }, this.opts.tickMs ?? 5000);
     this.ticker.unref();
+    this.rollouts.start();
     process.on('SIGHUP', this.onHup);
     this.watchFiles(this.holder.current.files);
   }
@@ -206,6 +215,8 @@ export class Daemon {
   async stop(): Promise<void> {
     process.off('SIGHUP', this.onHup);
     clearInterval(this.ticker);
+    await this.rollouts?.stop();
+    this.power?.stop();
     clearTimeout(this.reloadTimer);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();

@@ -13,6 +13,7 @@ import { userCommandSpec } from './cmd-user.js';
 import { completionCommand } from './completion.js';
 import { imageCommand } from './image.js';
 import { powerSpec } from './power.js';
+import { rolloutCommand } from './rollout.js';
 
 export const COMMANDS: CommandSpec[] = [
   serveCommand,
@@ -25,6 +26,7 @@ export const COMMANDS: CommandSpec[] = [
   userCommandSpec,
   imageCommand,
   powerSpec,
+  rolloutCommand,
   completionCommand,
 ];
 

@@ -8,6 +8,7 @@ import { tftpConfigSchema } from '../tftp/config.js';
 import { cacheConfigSchema } from '../cache/config.js';
 import { webConfigSchema } from '../web/config.js';
 import { imagesConfigSchema } from './images-schema.js';
+import { notifyConfigSchema } from '../notify/config.js';
 
 export const serverSchema = z
   .object({
@@ -103,6 +104,7 @@ export const configSchema = z
     cache: cacheConfigSchema.default({}),
     web: webConfigSchema.default({}),
     images: imagesConfigSchema,
+    notify: notifyConfigSchema.default({}),
     /** path of a separate inventory file (relative to this file); or roles/hosts inline */
     inventory: z.string().optional(),
     roles: inventorySchema.shape.roles,

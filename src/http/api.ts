@@ -44,6 +44,8 @@ export interface ApiDeps {
   imagesApi?: Router;
   /** /hosts/:name/power, /power, reinstall with power (http/power-api.ts) */
   power?: PowerService;
+  /** /api/v1/rollouts (http/rollouts-api.ts) */
+  rollouts?: Router;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -157,6 +159,7 @@ export function apiRouter(deps: ApiDeps): Router {
   });
   if (deps.cacheApi) r.use('/cache', deps.cacheApi);
   if (deps.imagesApi) r.use('/images', deps.imagesApi);
+  if (deps.rollouts) r.use('/rollouts', deps.rollouts);
   r.get('/cache/stats', (_req, res) => {
     if (!deps.cacheStats) throw new FleetbootError('FB_NOT_FOUND', 'package cache is disabled');
     res.json(deps.cacheStats());

@@ -30,6 +30,7 @@ export interface AppDeps {
   cacheStats?: ApiDeps['cacheStats'];
   cacheApi?: ApiDeps['cacheApi'];
   power?: ApiDeps['power'];
+  rollouts?: ApiDeps['rollouts'];
   /** the admin layer (src/web createWeb): guards /api/v1 and serves the UI */
   web: AdminLayer;
   health?: () => Record<string, unknown>;
@@ -89,7 +90,7 @@ export function createApp(d: AppDeps): Express {
   app.use(planRouter({ installs: d.installs, holder: d.holder, log }));
   if (d.mirror) app.use('/mirror', d.mirror);
 
-  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, imagesApi: d.images && imagesApi(d.images), power: d.power });
+  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, imagesApi: d.images && imagesApi(d.images), power: d.power, rollouts: d.rollouts });
   app.use('/api/v1', d.web.adminOnly, d.web.apiGuard, api);
   app.use('/api/v1', apiErrorHandler(log));
   app.use(d.web.adminOnly, d.web.router);

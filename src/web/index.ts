@@ -23,6 +23,7 @@ import { SseHub } from './sse.js';
 import { ensureTls, type TlsMaterial } from './tls.js';
 import { uiRouter } from './routes.js';
 import { imagesUiRouter } from './images.js';
+import { rolloutUiRouter } from './rollouts.js';
 import { loginRouter } from './login.js';
 import { Flash } from './flash.js';
 import { auditAs } from './reinstall.js';
@@ -180,6 +181,7 @@ export function createWeb(deps: WebDeps): Web {
     router.use(loginRouter(ctx));
     router.use(uiRouter(ctx));
     if (deps.images) router.use(imagesUiRouter(ctx, deps.images));
+    router.use(rolloutUiRouter(ctx));
   } else {
     router.get('/', (_req, res) => {
       res.type('text/plain').send('fleetboot: the admin UI is off (web.enabled: false); the JSON API at /api/v1 takes API tokens (fleetboot user token NAME)\n');
