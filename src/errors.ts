@@ -71,3 +71,12 @@ export function clientError(err: unknown): FleetbootError | null {
   if (status >= 400 && status < 500) return new FleetbootError('FB_BAD_REQUEST');
   return null;
 }
+
+// errno codes that mean "not now" (this process or the system is out of descriptors, memory or
+// buffers), as opposed to "no such file": the client should retry, never be told it is missing
+const RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'ENOBUFS', 'EWOULDBLOCK']);
+
+export function isResourceError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RESOURCE_CODES.has(code);
+}

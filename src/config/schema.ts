@@ -7,6 +7,7 @@ import { dhcpConfigSchema } from '../dhcp/config.js';
 import { tftpConfigSchema } from '../tftp/config.js';
 import { cacheConfigSchema } from '../cache/config.js';
 import { webConfigSchema } from '../web/config.js';
+import { httpLimitsShape } from '../http/limits.js';
 
 export const serverSchema = z
   .object({
@@ -25,6 +26,8 @@ export const httpSchema = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** trust X-Forwarded-For from a reverse proxy in front of the admin UI */
     trustProxy: z.boolean().default(false),
+    // timeouts and connection caps (src/http/limits.ts)
+    ...httpLimitsShape,
   })
   .strict()
   .default({});
