@@ -51,6 +51,8 @@ export const installSchema = z
     stallSeconds: z.number().int().positive().default(15 * 60),
     /** rebooting (installer done) with no first-boot "up" callback for this long -> failed */
     upDeadlineSeconds: z.number().int().positive().default(20 * 60),
+    /** accept a run's token only from the address that first booted the run (docs/web.md) */
+    bindTokenToAddress: z.boolean().default(false),
   })
   .strict()
   .default({});
