@@ -42,8 +42,8 @@ const BUSY = `HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nCo
 
 /**
  * Applies the limits to a listening server (before listen). Over the per-address cap, a plain
- * HTTP connection is answered 503 at once and closed (before its request is read); over TLS it
- * is closed (no handshake to answer in). Over the total cap Node drops new connections itself.
+ * HTTP connection is answered 503 at once and closed without its request ever being parsed;
+ * over TLS it is closed (no handshake to answer in). Over the total cap Node drops new connections itself.
  * Counts are per server: the admin HTTPS listener has its own.
  */
 export function applyLimits(server: HttpServer | HttpsServer, l: HttpLimits, log: Logger, opts: { tls?: boolean } = {}): { connections(address: string): number } {
@@ -53,22 +53,31 @@ export function applyLimits(server: HttpServer | HttpsServer, l: HttpLimits, log
   server.requestTimeout = l.requestTimeoutMs;
   const open = new Map<string, number>();
   let lastWarn = -Infinity;
-  // prepended: runs before the HTTP server sets up its parser on the socket
-  server.prependListener('connection', (socket: Socket) => {
+  const refuse = (socket: Socket, ip: string) => {
+    // one line per 10 s at most: the flood must not become a log flood
+    if (Date.now() - lastWarn > 10_000) {
+      lastWarn = Date.now();
+      log.warn({ ip, max: l.maxConnectionsPerAddress }, 'too many connections from one address; refusing more (logged once per 10 s)');
+    }
+    socket.on('error', () => {});
+    if (opts.tls) return void socket.destroy();
+    socket.resume(); // read and discard whatever the client sends
+    socket.end(BUSY);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  // A refused socket must never reach the HTTP server: a 'connection' listener runs too late
+  // (the server's own listener, added by its constructor, would already parse and run the
+  // request behind our 503 — a refused login would still be hashed). So the check sits in
+  // front of the event itself.
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+  server.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event !== 'connection') return emit(event, ...args);
+    const socket = args[0] as Socket;
     const ip = socket.remoteAddress ?? 'unknown';
     const n = (open.get(ip) ?? 0) + 1;
     if (n > l.maxConnectionsPerAddress) {
-      // one line per 10 s at most: the flood must not become a log flood
-      if (Date.now() - lastWarn > 10_000) {
-        lastWarn = Date.now();
-        log.warn({ ip, max: l.maxConnectionsPerAddress }, 'too many connections from one address; refusing more (logged once per 10 s)');
-      }
-      if (opts.tls) return void socket.destroy();
-      // the HTTP server still attaches its parser after us; a request that arrives meanwhile
-      // finds the socket ended (its response is dropped) and the timer closes it for good
-      socket.end(BUSY);
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
+      refuse(socket, ip);
+      return true;
     }
     open.set(ip, n);
     socket.once('close', () => {
@@ -76,6 +85,7 @@ export function applyLimits(server: HttpServer | HttpsServer, l: HttpLimits, log
       if (left > 0) open.set(ip, left);
       else open.delete(ip);
     });
-  });
+    return emit(event, ...args);
+  }) as typeof server.emit;
   return { connections: (address) => open.get(address) ?? 0 };
 }

@@ -29,6 +29,16 @@ export function loginRouter(ctx: WebContext): Router {
   const page = (req: Request, res: Response, view: 'login.njk' | 'setup.njk', vars: Record<string, unknown>, status = 200) =>
     render(req, res, view, { title: view === 'login.njk' ? 'Sign in' : 'Set up', ...vars, csrf: preSessionToken(req, res) }, status);
   const ttlMin = () => Math.round(ctx.config.setupTokenTtlSeconds / 60);
+  // a burst of refused attempts is one warn line per address per 10 s, not one per attempt
+  const limitedLogged = new Map<string, number>();
+  const busyLogged = new Map<string, number>();
+  const quiet = (seen: Map<string, number>, key: string): boolean => {
+    const at = ctx.now();
+    if (at - (seen.get(key) ?? -Infinity) < 10_000) return true;
+    if (seen.size >= 10_000) seen.clear(); // a spray from many addresses stays bounded
+    seen.set(key, at);
+    return false;
+  };
 
   r.get('/login', (req, res) => {
     if (ctx.auth.userCount() === 0) return page(req, res, 'setup.njk', { noUsers: true, token: '', ttlMin: ttlMin() });
@@ -49,7 +59,8 @@ export function loginRouter(ctx: WebContext): Router {
     const who = () => (ctx.auth.user(name) ? name : ctx.unknownUser(name));
     if (slot.wait) {
       ctx.metrics.logins.inc({ result: 'limited' });
-      ctx.log.warn({ ip, user: who() }, 'login rate limited');
+      if (quiet(limitedLogged, ip)) ctx.log.debug({ ip, user: who() }, 'login rate limited');
+      else ctx.log.warn({ ip, user: who() }, 'login rate limited (further refusals for this address logged at debug for 10 s)');
       res.set('Retry-After', String(slot.wait));
       if (wantsJson(req)) return void res.status(429).json(errorBody('FB_RATE_LIMITED'));
       return page(req, res, 'login.njk', { next, username: name, error: `Too many failed sign-ins from your address. Try again in ${slot.wait} s.` }, 429);
@@ -62,7 +73,8 @@ export function loginRouter(ctx: WebContext): Router {
       // never checked, so not a guess: the attempt is taken back
       slot.release();
       ctx.metrics.logins.inc({ result: 'busy' });
-      ctx.log.warn({ ip }, 'login refused: too many password checks in progress');
+      if (quiet(busyLogged, '')) ctx.log.debug({ ip }, 'login refused: too many password checks in progress');
+      else ctx.log.warn({ ip }, 'login refused: too many password checks in progress (further ones logged at debug for 10 s)');
       res.set('Retry-After', '2');
       if (wantsJson(req)) return void res.status(503).json(errorBody('FB_BUSY'));
       return page(req, res, 'login.njk', { next, username: name, error: 'The server is busy. Try again in a few seconds.' }, 503);
