@@ -83,7 +83,7 @@ wait $burst
 t1=$(date +%s.%N)
 summary=$(sort "$tmp/burst.out" | uniq -c | awk '{printf "%s x %s, ", $2, $1}')
 checked=$(grep -c '^401$' "$tmp/burst.out")
-info "burst answers: ${summary%, } in $(echo "$t1 - $t0" | bc) s"
+info "burst answers: ${summary%, } in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b - a}') s"
 if [ "$checked" -le 10 ]; then ok "passwords checked during the burst: $checked (limit: web.loginMaxAttempts, default 10)"; else bad "passwords checked during the burst: $checked (> 10: the rate limit was passed)"; fi
 grep -q '^200$' "$tmp/burst.out" && bad 'a burst login succeeded?!'
 if [ -n "${ASSET:-}" ]; then
