@@ -26,6 +26,7 @@ import { RolloutService } from './rollout/service.js';
 import { rolloutsApi } from './http/rollouts-api.js';
 import { createPowerService } from './power/wire.js';
 import type { PowerService } from './power/service.js';
+import { applyLimits, serverOptions } from './http/limits.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -128,9 +129,8 @@ export class Daemon {
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });
     if (cfg.http.enabled) {
-      this.http = createServer(app);
-      // installers download large files slowly; don't cut them off
-      this.http.requestTimeout = 0;
+      this.http = createServer(serverOptions(cfg.http), app);
+      applyLimits(this.http, cfg.http, log.child({ subsystem: 'http' }));
       this.http.keepAliveTimeout = 65_000;
       await new Promise<void>((resolve, reject) => {
         this.http!.once('error', reject);
@@ -142,7 +142,8 @@ export class Daemon {
       // the admin UI over HTTPS with the generated CA-signed certificate; boot traffic stays on
       // plain HTTP (firmware and installers cannot verify our CA)
       const tls = await sub.tls();
-      this.https = createHttpsServer({ key: tls.key, cert: tls.cert }, app);
+      this.https = createHttpsServer({ key: tls.key, cert: tls.cert, ...serverOptions(cfg.http) }, app);
+      applyLimits(this.https, cfg.http, log.child({ subsystem: 'http' }), { tls: true });
       await new Promise<void>((resolve, reject) => {
         this.https!.once('error', reject);
         this.https!.listen(cfg.web.https.port, cfg.http.listen, () => resolve());

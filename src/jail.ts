@@ -9,10 +9,11 @@
 import { realpath, stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { sep, resolve } from 'node:path';
+import { isResourceError } from './errors.js';
 
 export type JailResult =
   | { ok: true; path: string; size: number; mtimeMs: number }
-  | { ok: false; reason: 'invalid' | 'outside' | 'not-found' | 'not-file' };
+  | { ok: false; reason: 'invalid' | 'outside' | 'not-found' | 'not-file' | 'unavailable' };
 
 export function normaliseRequestPath(raw: string): string | null {
   if (raw.includes('\0') || raw.includes('\\')) return null;
@@ -45,11 +46,17 @@ export class Jail {
     let real: string;
     try {
       real = await realpath(resolve(root, rel));
-    } catch {
-      return { ok: false, reason: 'not-found' };
+    } catch (e) {
+      // out of descriptors/memory is not "no such file": callers answer "try again"
+      return { ok: false, reason: isResourceError(e) ? 'unavailable' : 'not-found' };
     }
     if (real !== root && !real.startsWith(root + sep)) return { ok: false, reason: 'outside' };
-    const st = await stat(real);
+    let st: Awaited<ReturnType<typeof stat>>;
+    try {
+      st = await stat(real);
+    } catch (e) {
+      return { ok: false, reason: isResourceError(e) ? 'unavailable' : 'not-found' };
+    }
     if (!st.isFile()) return { ok: false, reason: 'not-file' };
     return { ok: true, path: real, size: st.size, mtimeMs: st.mtimeMs };
   }

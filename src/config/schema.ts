@@ -9,6 +9,7 @@ import { cacheConfigSchema } from '../cache/config.js';
 import { webConfigSchema } from '../web/config.js';
 import { imagesConfigSchema } from './images-schema.js';
 import { notifyConfigSchema } from '../notify/config.js';
+import { httpLimitsShape } from '../http/limits.js';
 
 export const serverSchema = z
   .object({
@@ -27,6 +28,8 @@ export const httpSchema = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** trust X-Forwarded-For from a reverse proxy in front of the admin UI */
     trustProxy: z.boolean().default(false),
+    // timeouts and connection caps (src/http/limits.ts)
+    ...httpLimitsShape,
   })
   .strict()
   .default({});
@@ -50,6 +53,8 @@ export const installSchema = z
     stallSeconds: z.number().int().positive().default(15 * 60),
     /** rebooting (installer done) with no first-boot "up" callback for this long -> failed */
     upDeadlineSeconds: z.number().int().positive().default(20 * 60),
+    /** accept a run's token only from the address that first booted the run (docs/web.md) */
+    bindTokenToAddress: z.boolean().default(false),
   })
   .strict()
   .default({});

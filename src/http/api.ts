@@ -5,7 +5,8 @@ import type { RunStore } from '../store/runs.js';
 import type { InstallService } from '../install/service.js';
 import type { DiscoveredRow } from '../store/runs.js';
 import { hostRows, hostDetail, publicRun } from '../install/view.js';
-import { FleetbootError, errorBody, type ErrorCode } from '../errors.js';
+import { FleetbootError, clientError, errorBody, type ErrorCode } from '../errors.js';
+import { logPath } from '../log.js';
 import { reinstallHosts, selectHosts, forceFlag, refuseUnbootable, type AuditSink } from '../web/reinstall.js';
 import type { CacheApi } from './cache-api.js';
 import type { PowerService } from '../power/service.js';
@@ -171,18 +172,6 @@ export function apiRouter(deps: ApiDeps): Router {
   return r;
 }
 
-// body-parser's error types -> our codes (anything else it raises is the client's fault: 400)
-const BODY_ERRORS: Record<string, ErrorCode> = {
-  'entity.too.large': 'FB_PAYLOAD_TOO_LARGE',
-  'parameters.too.many': 'FB_PAYLOAD_TOO_LARGE',
-  'charset.unsupported': 'FB_UNSUPPORTED_MEDIA_TYPE',
-  'encoding.unsupported': 'FB_UNSUPPORTED_MEDIA_TYPE',
-  'entity.parse.failed': 'FB_BAD_REQUEST',
-  'entity.verify.failed': 'FB_BAD_REQUEST',
-  'request.aborted': 'FB_BAD_REQUEST',
-  'request.size.invalid': 'FB_BAD_REQUEST',
-};
-
 /** Error handler for JSON routes: FleetbootError -> its code; body errors -> theirs; else FB_INTERNAL. */
 export function apiErrorHandler(log: { error: (o: object, m: string) => void }) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -190,14 +179,12 @@ export function apiErrorHandler(log: { error: (o: object, m: string) => void }) 
       res.status(err.status).json(errorBody(err.code, err.message, err.details));
       return;
     }
-    const e = err as { type?: string; status?: number; message?: string; limit?: number };
-    const code = (e.type && BODY_ERRORS[e.type]) || (e.status && e.status >= 400 && e.status < 500 ? 'FB_BAD_REQUEST' : undefined);
-    if (code) {
-      const fe = new FleetbootError(code, code === 'FB_BAD_REQUEST' ? e.message : undefined, e.type === 'entity.too.large' ? { limitBytes: e.limit } : undefined);
+    const fe = clientError(err);
+    if (fe) {
       res.status(fe.status).json(errorBody(fe.code, fe.message, fe.details));
       return;
     }
-    log.error({ err, path: req.path }, 'API error');
+    log.error({ err, path: logPath(req.path) }, 'API error');
     res.status(500).json(errorBody('FB_INTERNAL'));
   };
 }

@@ -16,6 +16,7 @@ import { installRouter } from './install.js';
 import { planRouter } from './plan.js';
 import { apiRouter, apiErrorHandler, type ApiDeps } from './api.js';
 import { imageFilesHandler, imagesApi } from './images.js';
+import { httpErrorHandler } from './error-handler.js';
 
 export interface AppDeps {
   holder: ConfigHolder;
@@ -97,10 +98,6 @@ export function createApp(d: AppDeps): Express {
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
   });
-  app.use(((err, req, res, _next) => {
-    log.error({ err, path: req.path }, 'unhandled HTTP error');
-    if (!res.headersSent) res.status(500).type('text/plain').send('internal error\n');
-    else res.destroy();
-  }) as express.ErrorRequestHandler);
+  app.use(httpErrorHandler(log));
   return app;
 }

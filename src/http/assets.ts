@@ -4,6 +4,7 @@
 import { createReadStream } from 'node:fs';
 import type { Request, Response } from 'express';
 import { Jail } from '../jail.js';
+import { isResourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export function etagOf(size: number, mtimeMs: number): string {
@@ -42,6 +43,11 @@ export function assetsHandler(getRoot: () => string, log: Logger) {
     const raw = ([] as string[]).concat((req.params as Record<string, string | string[]>).path ?? []).join('/');
     const r = await jail.resolve(raw);
     if (!r.ok) {
+      if (r.reason === 'unavailable') {
+        log.warn({ ip: req.ip, path: req.originalUrl }, 'asset request: out of descriptors or memory, answered 503');
+        res.status(503).set('Retry-After', '5').type('text/plain').send('server busy, try again\n');
+        return;
+      }
       if (r.reason === 'invalid' || r.reason === 'outside') log.warn({ ip: req.ip, path: req.originalUrl, reason: r.reason }, 'asset request refused');
       res.status(404).type('text/plain').send('not found\n');
       return;
@@ -79,6 +85,11 @@ export function assetsHandler(getRoot: () => string, log: Logger) {
     const stream = createReadStream(r.path, { start, end, highWaterMark: 256 * 1024 });
     stream.on('error', (e) => {
       log.error({ err: e, path: r.path }, 'asset read failed');
+      // failing to open (out of descriptors) happens before any byte: say "try again"
+      if (!res.headersSent && isResourceError(e)) {
+        res.removeHeader('Content-Length');
+        return void res.status(503).set('Retry-After', '5').type('text/plain').send('server busy, try again\n');
+      }
       res.destroy(e);
     });
     stream.pipe(res);

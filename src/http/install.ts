@@ -23,7 +23,7 @@ export function installRouter(deps: { installs: InstallService; holder: ConfigHo
 
   const withRun = (req: Request, res: Response) => {
     const token = String(req.params.token);
-    const found = installs.lookupToken(token);
+    const found = installs.lookupToken(token, req.ip);
     if (!found.ok) {
       log.warn({ tokenHint: tokenHint(token), reason: found.reason, ip: req.ip, path: logPath(req.path) }, 'token URL refused');
       notFound(res);

@@ -18,7 +18,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 export type TokenLookup =
   | { ok: true; run: RunRow }
-  | { ok: false; reason: 'unknown' | 'expired' | 'finished' };
+  | { ok: false; reason: 'unknown' | 'expired' | 'finished' | 'address' };
 
 export interface ChangeEvent {
   host: string;
@@ -122,16 +122,26 @@ export class InstallService extends EventEmitter {
     return this.store.run(run.id)!;
   }
 
-  lookupToken(token: string): TokenLookup {
+  /**
+   * `source`: the caller's address. With install.bindTokenToAddress, a run that has booted only
+   * accepts its token from the address of its first boot: the token is in the boot script any
+   * client can fetch with the host's MAC, so without it anyone who knows a marked host's MAC
+   * can mark its run failed or done (docs/web.md). Before the first boot nothing is bound.
+   */
+  lookupToken(token: string, source?: string): TokenLookup {
     const run = this.store.runByToken(token);
     if (!run) return { ok: false, reason: 'unknown' };
     if (TERMINAL.has(run.state)) return { ok: false, reason: 'finished' };
     if (this.clock.now() >= run.token_expires_at) return { ok: false, reason: 'expired' };
+    if (this.holder.config.install.bindTokenToAddress && source !== undefined) {
+      const bound = this.store.firstBootSource(run.id);
+      if (bound !== undefined && plainIp(bound) !== plainIp(source)) return { ok: false, reason: 'address' };
+    }
     return { ok: true, run };
   }
 
   progress(token: string, stage: string, message: string | undefined, source?: string): TokenLookup {
-    const found = this.lookupToken(token);
+    const found = this.lookupToken(token, source);
     if (!found.ok) {
       this.log.warn({ tokenHint: tokenHint(token), reason: found.reason, ip: source, stage }, 'progress callback with an invalid token');
       return found;
@@ -227,3 +237,6 @@ export class InstallService extends EventEmitter {
     this.emit('change', { host: run.host, run: updated, event } satisfies ChangeEvent);
   }
 }
+
+/** an IPv4 client seen through a dual-stack socket arrives as ::ffff:a.b.c.d */
+const plainIp = (ip: string) => ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');

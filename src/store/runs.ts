@@ -67,6 +67,12 @@ export class RunStore {
     return this.db.prepare('SELECT * FROM install_runs WHERE id = ?').get(id) as RunRow | undefined;
   }
 
+  /** The client address of a run's first boot (its first boot event), if it has booted. */
+  firstBootSource(runId: number): string | undefined {
+    const r = this.db.prepare("SELECT source FROM events WHERE run_id = ? AND kind = 'boot' ORDER BY id LIMIT 1").get(runId) as { source: string | null } | undefined;
+    return r?.source ?? undefined;
+  }
+
   runByToken(token: string): RunRow | undefined {
     return this.db.prepare('SELECT * FROM install_runs WHERE token = ?').get(token) as RunRow | undefined;
   }

@@ -10,6 +10,7 @@ import dgram from 'node:dgram';
 import client from 'prom-client';
 import type { Registry } from 'prom-client';
 import { Jail, normaliseRequestPath } from '../jail.js';
+import { isResourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, encode, ErrorCode, type RequestPacket } from './codec.js';
 import type { TftpConfig } from './config.js';
@@ -49,9 +50,11 @@ export interface TftpServerOptions {
    * transfer sockets fall back to the wildcard, with a warning at start.
    */
   transferAddress?: string;
+  /** opens a jailed file (default FileSource.open); tests inject failures (EMFILE, ...) */
+  openFile?: (path: string) => Promise<BlockSource>;
 }
 
-type RequestResult = 'not_found' | 'denied' | 'busy' | 'refused' | 'bad_mode' | 'error';
+type RequestResult = 'not_found' | 'denied' | 'busy' | 'refused' | 'bad_mode' | 'error' | 'unavailable';
 
 /** At most one warn-level line per this interval for malformed packets (a fuzzer must not flood logs). */
 const MALFORMED_WARN_MS = 10_000;
@@ -88,6 +91,7 @@ export class TftpServer {
   private readonly pending = new Set<string>();
   private stopped = false;
   private lastMalformedWarn = -Infinity;
+  private lastUnavailableWarn = -Infinity;
   /** what transfer sockets bind to; resolved in start() */
   private transferAddress = '0.0.0.0';
 
@@ -219,9 +223,11 @@ export class TftpServer {
     const peer: Peer = { address: rinfo.address, port: rinfo.port, via };
     if (p.op === 'rrq') {
       this.onRead(p, peer).catch((err) => {
+        this.pending.delete(`${rinfo.address}:${rinfo.port}`);
+        // no socket for the transfer (out of descriptors): silence, so the client retries
+        if (isResourceError(err)) return this.unavailable(peer, err);
         // last line of defence: a bug in a request path must cost one request, not the server
         this.log.error({ err, ip: rinfo.address, port: rinfo.port }, 'tftp: request failed');
-        this.pending.delete(`${rinfo.address}:${rinfo.port}`);
         this.reject(peer, ErrorCode.NOT_DEFINED, 'internal error', 'error');
       });
     } else if (p.op === 'wrq') {
@@ -240,6 +246,26 @@ export class TftpServer {
     } catch (err) {
       this.log.debug({ err }, 'tftp: send failed');
     }
+  }
+
+  /**
+   * Out of descriptors or memory while opening the file or the transfer socket: NO answer.
+   * Firmware quirk: every PXE client we know ends the download on ANY error packet, whatever
+   * the code — iPXE's tftp_rx_error() maps code 1 to ENOENT, 2 to EACCES and every other code
+   * to a generic error, then closes the session; EDK2's Mtftp4 fails the operation with
+   * EFI_TFTP_ERROR; legacy PXE ROMs report "TFTP open timeout/file not found" and fall through
+   * to the next boot device. Only silence makes them retry: each retransmits its RRQ on its own
+   * timer (iPXE backs off up to ~10 s, EDK2 retries 4-6 times), and the retransmission is
+   * served once descriptors are free again. Warned at most once per MALFORMED_WARN_MS.
+   */
+  private unavailable(peer: Peer, err: unknown): void {
+    this.m.transfers.inc({ result: 'unavailable' });
+    const at = this.now();
+    const fields = { ip: peer.address, port: peer.port, code: (err as { code?: string }).code };
+    if (at - this.lastUnavailableWarn >= MALFORMED_WARN_MS) {
+      this.lastUnavailableWarn = at;
+      this.log.warn(fields, 'tftp: out of descriptors or memory; request left unanswered so the client retries');
+    } else this.log.debug(fields, 'tftp: out of resources, request unanswered');
   }
 
   /** Request-level refusals are answered from the listening port (no transfer ID exists yet). */
@@ -327,9 +353,11 @@ export class TftpServer {
       }
       if (buf) return new BufferSource(buf);
     }
-    const r = await this.jail.resolve(rel).catch(() => ({ ok: false as const, reason: 'not-found' as const }));
+    const r = await this.jail.resolve(rel).catch((err) => ({ ok: false as const, reason: isResourceError(err) ? ('unavailable' as const) : ('not-found' as const), err }));
     if (!r.ok) {
-      if (r.reason === 'invalid' || r.reason === 'outside') {
+      if (r.reason === 'unavailable') {
+        this.unavailable(peer, 'err' in r ? r.err : { code: 'unavailable' });
+      } else if (r.reason === 'invalid' || r.reason === 'outside') {
         log.info({ reason: r.reason }, 'tftp: path refused');
         this.reject(peer, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
       } else {
@@ -339,8 +367,12 @@ export class TftpServer {
       return undefined;
     }
     try {
-      return await FileSource.open(r.path);
+      return await (this.o.openFile ?? FileSource.open)(r.path);
     } catch (err) {
+      if (isResourceError(err)) {
+        this.unavailable(peer, err);
+        return undefined;
+      }
       log.info({ err }, 'tftp: file vanished or unreadable');
       this.reject(peer, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
       return undefined;

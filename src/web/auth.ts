@@ -245,10 +245,33 @@ export class LoginLimiter {
     return Math.max(1, Math.ceil((list[0] + this.windowMs() - this.now()) / 1000));
   }
 
-  fail(ip: string): void {
+  /**
+   * Counts an attempt BEFORE the caller runs the slow password check. Checking the limit and
+   * recording the attempt happen in one synchronous step, so parallel requests cannot all pass
+   * the check before any of them is recorded (issue 13: 200 parallel logins, the right
+   * password sent 151st got in). The attempt counts as a failure from now on; the caller
+   * settles it: `succeed(ip)` when the password was right, `release()` when the check never
+   * ran (server busy), nothing when it was wrong.
+   */
+  reserve(ip: string): { wait: number; release(): void } {
+    const wait = this.blockedFor(ip);
+    if (wait) return { wait, release: () => {} };
+    const at = this.now();
+    this.fail(ip, at);
+    return {
+      wait: 0,
+      release: () => {
+        const list = this.fails.get(ip);
+        const i = list?.indexOf(at) ?? -1;
+        if (list && i >= 0) list.splice(i, 1);
+      },
+    };
+  }
+
+  fail(ip: string, at = this.now()): void {
     // a spray from many addresses must not grow the map without bound: drop stale entries
     if (this.fails.size > 10_000) for (const k of [...this.fails.keys()]) this.recent(k);
-    this.fails.set(ip, [...this.recent(ip), this.now()]);
+    this.fails.set(ip, [...this.recent(ip), at]);
   }
 
   succeed(ip: string): void {

@@ -14,6 +14,13 @@ export const webConfigSchema = z
     /** failed logins per IP per window before 429 */
     loginMaxAttempts: z.number().int().positive().default(10),
     loginWindowSeconds: z.number().int().positive().default(300),
+    /**
+     * password hashes (scrypt) running at once; they share libuv's thread pool with all file
+     * I/O, so keep this well below UV_THREADPOOL_SIZE (the daemon sets 8 unless you do)
+     */
+    loginMaxConcurrentHashes: z.number().int().min(1).max(64).default(2),
+    /** login attempts waiting for a hash slot; beyond this they are answered 503 at once */
+    loginMaxQueuedHashes: z.number().int().min(0).max(10_000).default(16),
     /** the one-time /setup?token=… link printed at start (no admin yet) works this long */
     setupTokenTtlSeconds: z.number().int().positive().default(3600),
     https: z

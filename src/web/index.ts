@@ -2,7 +2,7 @@
 // and its live updates, and optional HTTPS. The app mounts `apiGuard` in front of /api/v1 and
 // `router` after everything else. It always exists: with web.enabled false the browser UI and
 // login pages are gone, but /api/v1 still needs credentials (API tokens then).
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import express, { type RequestHandler, type Router } from 'express';
 import client from 'prom-client';
@@ -27,6 +27,7 @@ import { rolloutUiRouter } from './rollouts.js';
 import { loginRouter } from './login.js';
 import { Flash } from './flash.js';
 import { auditAs } from './reinstall.js';
+import { HashGate } from './hash-gate.js';
 
 export type { WebConfig } from './config.js';
 
@@ -75,6 +76,10 @@ export interface WebContext extends WebDeps {
   auth: AuthStore;
   sessions: SessionStore;
   limiter: LoginLimiter;
+  /** bounds concurrent password hashing (login) */
+  hashGate: HashGate;
+  /** a stable, unguessable label for a user name that is not a user (audit, logs) */
+  unknownUser(name: string): string;
   hub: SseHub;
   flash: Flash;
   now: () => number;
@@ -94,6 +99,12 @@ export function createWeb(deps: WebDeps): Web {
   const auth = new AuthStore(deps.db, now);
   const sessions = new SessionStore(deps.db, now, () => config.sessionTtlSeconds * 1000);
   const limiter = new LoginLimiter(() => config.loginMaxAttempts, () => config.loginWindowSeconds * 1000, now);
+  const hashGate = new HashGate(() => config.loginMaxConcurrentHashes, () => config.loginMaxQueuedHashes);
+  // a name that is no user is often a password typed one field too early: never stored or
+  // logged as typed. A keyed hash (random key per process, so it cannot be brute-forced from
+  // the audit table) still shows that the same unknown name keeps coming back.
+  const unknownKey = randomBytes(32);
+  const unknownUser = (name: string) => (name ? `unknown user #${createHmac('sha256', unknownKey).update(name).digest('hex').slice(0, 8)}` : 'anonymous');
   const hub = new SseHub({ db: deps.db, store: deps.store, holder: deps.holder, installs: deps.installs, log, pollMs: deps.pollMs, heartbeatMs: deps.heartbeatMs });
   const flash = new Flash(now);
   const ui = config.enabled;
@@ -101,6 +112,8 @@ export function createWeb(deps: WebDeps): Web {
   let httpsPort: number | undefined;
 
   new client.Gauge({ name: 'fleetboot_web_sse_clients', help: 'Open live-update streams', registers: [deps.registry], collect() { this.set(hub.size); } });
+  new client.Gauge({ name: 'fleetboot_web_password_hashes_running', help: 'Password hashes (scrypt) running now', registers: [deps.registry], collect() { this.set(hashGate.running); } });
+  new client.Gauge({ name: 'fleetboot_web_password_hashes_peak', help: 'Most password hashes that ever ran at once', registers: [deps.registry], collect() { this.set(hashGate.peak); } });
   const logins = new client.Counter({ name: 'fleetboot_web_logins_total', help: 'Login attempts by result', labelNames: ['result'], registers: [deps.registry] });
 
   const ctx: WebContext = {
@@ -109,6 +122,8 @@ export function createWeb(deps: WebDeps): Web {
     auth,
     sessions,
     limiter,
+    hashGate,
+    unknownUser,
     hub,
     flash,
     now,

@@ -1,6 +1,8 @@
 // Login, logout and first-admin setup. Login failures are limited per client address
 // (webConfig.loginMaxAttempts per loginWindowSeconds, then 429 even for the right password,
-// so guessing cannot continue behind a lucky hit). JSON clients get JSON error bodies. The
+// so guessing cannot continue behind a lucky hit); an attempt is counted before its hash runs,
+// and hashes run through a bounded gate (hash-gate.ts). A failed attempt's user name is
+// recorded only when it names a user: otherwise it may be a password typed into the wrong field. JSON clients get JSON error bodies. The
 // HTML forms carry a pre-session CSRF token (csrf.ts): no login CSRF.
 import express, { type Request, type Response, type Router } from 'express';
 import { errorBody } from '../errors.js';
@@ -9,6 +11,7 @@ import { render, requireUser } from './render.js';
 import { setSessionCookie, clearSessionCookie, parseCookies, SESSION_COOKIE } from './sessions.js';
 import { validatePassword, validateUserName } from './auth.js';
 import { preSessionOk, preSessionToken } from './csrf.js';
+import { HashBusyError } from './hash-gate.js';
 
 const wantsJson = (req: Request) => req.is('application/json') === 'application/json';
 
@@ -26,6 +29,16 @@ export function loginRouter(ctx: WebContext): Router {
   const page = (req: Request, res: Response, view: 'login.njk' | 'setup.njk', vars: Record<string, unknown>, status = 200) =>
     render(req, res, view, { title: view === 'login.njk' ? 'Sign in' : 'Set up', ...vars, csrf: preSessionToken(req, res) }, status);
   const ttlMin = () => Math.round(ctx.config.setupTokenTtlSeconds / 60);
+  // a burst of refused attempts is one warn line per address per 10 s, not one per attempt
+  const limitedLogged = new Map<string, number>();
+  const busyLogged = new Map<string, number>();
+  const quiet = (seen: Map<string, number>, key: string): boolean => {
+    const at = ctx.now();
+    if (at - (seen.get(key) ?? -Infinity) < 10_000) return true;
+    if (seen.size >= 10_000) seen.clear(); // a spray from many addresses stays bounded
+    seen.set(key, at);
+    return false;
+  };
 
   r.get('/login', (req, res) => {
     if (ctx.auth.userCount() === 0) return page(req, res, 'setup.njk', { noUsers: true, token: '', ttlMin: ttlMin() });
@@ -41,19 +54,35 @@ export function loginRouter(ctx: WebContext): Router {
       ctx.log.warn({ ip }, 'login form without a valid pre-session CSRF token');
       return page(req, res, 'login.njk', { next, username: name, error: STALE_FORM }, 403);
     }
-    const wait = ctx.limiter.blockedFor(ip);
-    if (wait) {
+    // the attempt counts before the slow hash (see LoginLimiter.reserve)
+    const slot = ctx.limiter.reserve(ip);
+    const who = () => (ctx.auth.user(name) ? name : ctx.unknownUser(name));
+    if (slot.wait) {
       ctx.metrics.logins.inc({ result: 'limited' });
-      ctx.log.warn({ ip, user: name }, 'login rate limited');
-      res.set('Retry-After', String(wait));
+      if (quiet(limitedLogged, ip)) ctx.log.debug({ ip, user: who() }, 'login rate limited');
+      else ctx.log.warn({ ip, user: who() }, 'login rate limited (further refusals for this address logged at debug for 10 s)');
+      res.set('Retry-After', String(slot.wait));
       if (wantsJson(req)) return void res.status(429).json(errorBody('FB_RATE_LIMITED'));
-      return page(req, res, 'login.njk', { next, username: name, error: `Too many failed sign-ins from your address. Try again in ${wait} s.` }, 429);
+      return page(req, res, 'login.njk', { next, username: name, error: `Too many failed sign-ins from your address. Try again in ${slot.wait} s.` }, 429);
     }
-    const user = typeof body.password === 'string' && name ? await ctx.auth.checkLogin(name, body.password) : null;
+    let user: Awaited<ReturnType<typeof ctx.auth.checkLogin>> = null;
+    try {
+      if (typeof body.password === 'string' && name) user = await ctx.hashGate.run(() => ctx.auth.checkLogin(name, body.password as string));
+    } catch (e) {
+      if (!(e instanceof HashBusyError)) throw e;
+      // never checked, so not a guess: the attempt is taken back
+      slot.release();
+      ctx.metrics.logins.inc({ result: 'busy' });
+      if (quiet(busyLogged, '')) ctx.log.debug({ ip }, 'login refused: too many password checks in progress');
+      else ctx.log.warn({ ip }, 'login refused: too many password checks in progress (further ones logged at debug for 10 s)');
+      res.set('Retry-After', '2');
+      if (wantsJson(req)) return void res.status(503).json(errorBody('FB_BUSY'));
+      return page(req, res, 'login.njk', { next, username: name, error: 'The server is busy. Try again in a few seconds.' }, 503);
+    }
     if (!user) {
-      ctx.limiter.fail(ip);
       ctx.metrics.logins.inc({ result: 'failed' });
-      ctx.auth.audit({ actor: name || 'anonymous', action: 'login.failed', target: name || null, ip });
+      const known = !!name && !!ctx.auth.user(name);
+      ctx.auth.audit({ actor: known ? name : ctx.unknownUser(name), action: 'login.failed', target: known ? name : null, ip });
       if (wantsJson(req)) return void res.status(401).json(errorBody('FB_UNAUTHENTICATED', 'wrong user name or password'));
       return page(req, res, 'login.njk', { next, username: name, error: 'Wrong user name or password.' }, 401);
     }
