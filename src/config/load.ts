@@ -115,7 +115,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   // --- secrets are never read from files
   for (const src of [main, inv]) {
     if (!src) continue;
-    for (const p of findSecrets(src.doc.contents)) errors.push(at(src, p, 'secrets are not read from files; set them in the environment (FLEETBOOT_SECRET_*) or store a hash'));
+    for (const p of findSecrets(src.doc.contents)) errors.push(at(src, p, 'secrets are not read from files, whatever the value\'s type; set them in the environment (FLEETBOOT_SECRET_*), or store a crypt(3) hash under a key ending in _hash (e.g. root_password_hash)'));
   }
 
   // --- every section, role and host on its own
