@@ -21,6 +21,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { restartNeeded } from './config/restart.js';
 import type { Config } from './config/schema.js';
 import { LiveLevel } from './log-level.js';
+import { HeldReloadRelay, unsettled } from './config/held-reload.js';
+import { ReloadHolds } from './store/reload-holds.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -54,6 +56,7 @@ export class Daemon {
   private reloadTimer?: NodeJS.Timeout;
   private onHup = () => this.reload('SIGHUP');
   private renderer!: TemplateRenderer;
+  private heldRelay?: HeldReloadRelay;
 
   constructor(private readonly opts: DaemonOptions) {}
 
@@ -82,6 +85,8 @@ export class Daemon {
     this.holder.on('reloaded', (next: LoadedConfig) => {
       if (next.config.paths.templates !== this.renderer.templatesDir) this.renderer = new TemplateRenderer(next.config.paths.templates);
     });
+    this.heldRelay = new HeldReloadRelay(this.holder, new ReloadHolds(this.db), (why, o) => this.reload(why, o), log.child({ subsystem: 'config' }), clock);
+    this.heldRelay.start();
     this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
     this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
 
@@ -100,7 +105,7 @@ export class Daemon {
       cacheStats: sub.cacheStats,
       cacheApi: sub.cacheApi,
       web: sub.web,
-      health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
+      health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending, pendingShrink: this.heldRelay?.status() ?? null }),
     });
     if (cfg.http.enabled) {
       this.http = createServer(app);
@@ -160,18 +165,24 @@ export class Daemon {
     }
   }
 
-  private scheduleReload(why: string) {
+  private scheduleReload(why: string, firstAt = Date.now()) {
     clearTimeout(this.reloadTimer);
-    // editors write in several steps (truncate, write, rename): read once they are done
-    this.reloadTimer = setTimeout(() => this.reload(why), 300);
+    // editors write in several steps (truncate, write, rename): read once they are done, and
+    // only once every file has been left alone for reload.settleMs (a slow writer, a file
+    // being copied); after 30 s of constant change read anyway rather than never
+    this.reloadTimer = setTimeout(() => {
+      const settle = this.holder.config.reload.settleMs;
+      if (Date.now() - firstAt < 30_000 && unsettled([...this.watchedFiles], settle)) return this.scheduleReload(why, firstAt);
+      this.reload(why);
+    }, 300);
     this.reloadTimer.unref();
   }
 
-  reload(why: string): boolean {
+  reload(why: string, opts: { confirm?: string } = {}): boolean {
     const { log } = this.opts;
     log.info({ why }, 'reloading config');
     const prev = this.holder.config;
-    const r = this.holder.reload();
+    const r = this.holder.reload(opts);
     // watch what the attempt read too: a fix may go into a file only the new config names
     this.watchFiles([...new Set([...this.holder.current.files, ...r.files])]);
     if (!r.ok) return false;
@@ -189,6 +200,7 @@ export class Daemon {
     process.off('SIGHUP', this.onHup);
     clearInterval(this.ticker);
     clearTimeout(this.reloadTimer);
+    this.heldRelay?.stop();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.levels?.detach();

@@ -29,6 +29,7 @@ commands:
   reinstall HOST... [--cancel] [--role R] [--label L]
                             mark hosts for reinstall (or cancel the mark)
   events HOST [--json]      the host's latest install run, one line per event
+  reload [--confirm-shrink] show / confirm a reload held by the shrink guard (docs/reload.md)
   assets fetch              fill boot-assets/ from Debian packages (ipxe, debian-installer)
   cache warm --role R [--dry-run]
                             pre-fetch what a role's install needs into the package cache
@@ -110,7 +111,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
     case 'check': {
       for (const w of loaded.warnings) console.error(`warning: ${formatError(w)}`);
       const c = loaded.config;
-      console.log(`ok: ${c.hosts.length} hosts, ${Object.keys(c.roles).length} roles (${loaded.files.join(', ') || 'embedded demo'})`);
+      // 0 hosts is valid (`hosts: []`) but never "ok" at a glance: it installs nothing
+      if (!c.hosts.length) console.error('warning: the inventory has no hosts: no machine will be installed (a running daemon holds a reload to 0 hosts until `fleetboot reload --confirm-shrink`)');
+      console.log(`${c.hosts.length ? 'ok' : 'valid but EMPTY'}: ${c.hosts.length} hosts, ${Object.keys(c.roles).length} roles (${loaded.files.join(', ') || 'embedded demo'})`);
       return 0;
     }
     case 'serve': {

@@ -7,6 +7,7 @@ import { dhcpConfigSchema } from '../dhcp/config.js';
 import { tftpConfigSchema } from '../tftp/config.js';
 import { cacheConfigSchema } from '../cache/config.js';
 import { webConfigSchema } from '../web/config.js';
+import { reloadConfigSchema } from './reload-guard.js';
 
 export const serverSchema = z
   .object({
@@ -101,6 +102,7 @@ export const configSchema = z
     dhcp: dhcpConfigSchema.default({}),
     cache: cacheConfigSchema.default({}),
     web: webConfigSchema.default({}),
+    reload: reloadConfigSchema.default({}),
     /** path of a separate inventory file (relative to this file); or roles/hosts inline */
     inventory: z.string().optional(),
     roles: inventorySchema.shape.roles,
