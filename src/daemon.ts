@@ -23,6 +23,7 @@ import type { Config } from './config/schema.js';
 import { LiveLevel } from './log-level.js';
 import { HeldReloadRelay, unsettled } from './config/held-reload.js';
 import { ReloadHolds } from './store/reload-holds.js';
+import { storeHealth } from './store/db-health.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -105,7 +106,10 @@ export class Daemon {
       cacheStats: sub.cacheStats,
       cacheApi: sub.cacheApi,
       web: sub.web,
-      health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending, pendingShrink: this.heldRelay?.status() ?? null }),
+      health: () => {
+        const store = storeHealth(this.db)?.state();
+        return { ok: store?.ok !== false, store, ...(store?.ok === false ? { error: storeHealth(this.db)!.describe() } : {}), subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending, pendingShrink: this.heldRelay?.status() ?? null };
+      },
     });
     if (cfg.http.enabled) {
       this.http = createServer(app);
