@@ -49,6 +49,12 @@ export const installSchema = z
     stallSeconds: z.number().int().positive().default(15 * 60),
     /** rebooting (installer done) with no first-boot "up" callback for this long -> failed */
     upDeadlineSeconds: z.number().int().positive().default(20 * 60),
+    /** client events (progress, boot, file fetches) one run may store; more get 429 (install/event-budget.ts) */
+    maxEventsPerRun: z.number().int().positive().default(5000),
+    /** client events per second per run, sustained ... */
+    eventsPerSecond: z.number().positive().default(10),
+    /** ... with this burst on top */
+    eventBurst: z.number().int().positive().default(100),
   })
   .strict()
   .default({});
