@@ -48,5 +48,5 @@ export function shrinkVerdict(running: Readonly<Config>, next: Readonly<Config>)
 /** One line for the log, /healthz and the CLI. */
 export function describeShrink(v: ShrinkVerdict, fingerprint: string): string {
   const names = v.removed.slice(0, 10).join(', ') + (v.removed.length > 10 ? `, … (${v.removed.length - 10} more)` : '');
-  return `pending shrink: ${v.removed.length} of ${v.before} hosts removed (${v.after} left: ${names} gone); not applied, the running inventory stays; confirm with \`fleetboot reload --confirm-shrink\` (files ${fingerprint}), or restore the file`;
+  return `pending shrink: ${v.removed.length} of ${v.before} hosts removed (${v.after} left; gone: ${names}); not applied, the running inventory stays; confirm with \`fleetboot reload --confirm-shrink\` (files ${fingerprint}), or restore the file`;
 }

@@ -103,7 +103,7 @@ test('a reload to 0 hosts is held (log, /healthz, CLI) until `fleetboot reload -
 
     let r = await fb(fx.configFile, 'reload');
     assert.equal(r.code, 1);
-    assert.match(r.out, /pending shrink: 3 of 3 hosts removed \(0 left: alpha, beta, gamma gone\)/);
+    assert.match(r.out, /pending shrink: 3 of 3 hosts removed \(0 left; gone: alpha, beta, gamma\)/);
     r = await fb(fx.configFile, 'check');
     assert.match(r.out, /valid but EMPTY: 0 hosts/);
     assert.doesNotMatch(r.out, /^ok: 0 hosts/m);
