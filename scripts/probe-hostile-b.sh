@@ -5,7 +5,7 @@
 # node fetch, sqlite3, the fleetboot CLI), printing what it finds. Run as root to also check the
 # read-only database as an unprivileged user (root ignores file modes).
 #   npm run build && scripts/probe-hostile-b.sh            (about a minute)
-# Tunables: JUNK=20000 datagrams, FLOOD=3000 progress posts.
+# Tunables: JUNK=20000 datagrams, FLOOD=3000 progress posts. Needs: node, curl, python3, sqlite3.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CLI=(node "$REPO/dist/src/cli.js")
@@ -77,7 +77,9 @@ start_daemon() {
   echo "daemon did not come up:"; tail -20 "$W/daemon.log"; exit 1
 }
 stop_daemon() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=; }
-hosts_now() { curl -s "$BASE/healthz" | jq -r .hosts; }
+# json EXPR: evaluates a Python expression over the JSON document on stdin (d), prints it
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1]); print("" if v is None else v if isinstance(v,(str,int)) else json.dumps(v))' "$1"; }
+hosts_now() { curl -s "$BASE/healthz" | json 'd["hosts"]'; }
 start_daemon
 echo "daemon pid $PID, http $BASE, dhcp 127.0.0.1:$DHCP_PORT, dir $W"
 
@@ -95,7 +97,7 @@ grep -o '"msg":"config reload failed[^"]*"' "$W/daemon.log" | tail -1 | sed 's/^
 head -n 16 "$W/inventory.good" > "$W/inventory.yaml"
 sleep 4
 n=$(hosts_now)
-shrink=$(curl -s "$BASE/healthz" | jq -r '.pendingShrink.message // empty')
+shrink=$(curl -s "$BASE/healthz" | json '(d.get("pendingShrink") or {}).get("message")')
 if [ "$n" = 20 ] && [ -n "$shrink" ]; then ok "cut to 3 hosts: held, /healthz pendingShrink: $shrink"
 else found "cut to 3 hosts: daemon has $n hosts, pendingShrink='${shrink}'"; fi
 out=$("${FB[@]}" reload 2>&1); echo "  fleetboot reload (exit $?): $out"
@@ -108,7 +110,7 @@ out=$("${FB[@]}" check 2>&1); code=$?
 if [ $code -ne 0 ]; then ok "check on an empty file exits $code: $(grep -o 'inventory file is empty[^:]*' <<<"$out" | head -1)"; else found "check on an empty file: exit 0: $out"; fi
 cp "$W/inventory.good" "$W/inventory.yaml"
 sleep 3
-echo "  restored: $(hosts_now) hosts, pendingShrink=$(curl -s "$BASE/healthz" | jq -c .pendingShrink)"
+echo "  restored: $(hosts_now) hosts, pendingShrink=$(curl -s "$BASE/healthz" | json 'json.dumps(d.get("pendingShrink"))')"
 
 # --- hole 7: secret-looking keys in every shape
 say "hole 7: secret-looking keys (fleetboot check on a copy of the inventory)"
@@ -149,11 +151,13 @@ for i in range(n):
         pkt = struct.pack('!BBBBIHH4s4s4s4s16s64s128s', 1, 1, 6, 0, i, 0, 0, b'\0'*4, b'\0'*4, b'\0'*4, b'\0'*4, mac + b'\0'*10, b'\0'*64, b'\0'*128)
         pkt += b'\x63\x82\x53\x63' + b'\x35\x01\x01' + b'\xff'
     s.sendto(pkt, ('127.0.0.1', port))
-    if i % 200 == 199: time.sleep(0.01)
+    if i % 100 == 99: time.sleep(0.02)  # loopback UDP drops what the socket buffer cannot hold
 EOF
 sleep 5
 l1=$(wc -l < "$W/daemon.log"); b1=$(wc -c < "$W/daemon.log")
 lines=$((l1 - l0)); bytes=$((b1 - b0))
+got=$(curl -s "$BASE/metrics" | awk '/^fleetboot_dhcp_(requests|malformed)_total/ {s += $NF} END {print s}')
+echo "  the daemon received $got of $JUNK datagrams (fleetboot_dhcp_requests_total + malformed_total)"
 if [ "$lines" -lt 200 ]; then ok "$JUNK datagrams -> $lines log lines ($bytes bytes) (info level; the summaries of what was suppressed follow when the window ends, see the end)"
 else found "$JUNK datagrams -> $lines log lines ($bytes bytes)"; fi
 JUNK_L0=$l0
@@ -194,16 +198,16 @@ API=$("${FB[@]}" user token probe 2>/dev/null)
 sqlite3 "$W/state/fb.sqlite" "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 12000) INSERT INTO events (run_id, host, at, kind, message) SELECT $RUN, 'h07', i, 'log', 'line ' || i FROM c"
 total=$(sqlite3 "$W/state/fb.sqlite" "SELECT COUNT(*) FROM events WHERE run_id=$RUN")
 url="/api/v1/hosts/h07/events"; got=0; pages=0
-while [ -n "$url" ] && [ "$url" != null ] && [ $pages -lt 100 ]; do
+while [ -n "$url" ] && [ $pages -lt 100 ]; do
   page=$(curl -s -H "Authorization: Bearer $API" "$BASE$url")
-  got=$((got + $(jq '.events | length' <<<"$page"))); url=$(jq -r '.next' <<<"$page"); pages=$((pages + 1))
+  got=$((got + $(json 'len(d["events"])' <<<"$page"))); url=$(json 'd.get("next")' <<<"$page"); pages=$((pages + 1))
 done
 if [ "$got" = "$total" ]; then ok "API returned all $got of $total events in $pages pages (next links)"; else found "API returned $got of $total events ($pages pages)"; fi
 
 # --- hole 4: read-only database
 say "hole 4: the state database file mode 0444 in a writable directory"
 stop_daemon
-sup=$(tail -n +$((JUNK_L0 + 1)) "$W/daemon.log" | grep '"subsystem":"dhcp"' | grep -o '"suppressed":[0-9]*' | cut -d: -f2 | paste -sd+ - | bc)
+sup=$(tail -n +$((JUNK_L0 + 1)) "$W/daemon.log" | grep '"subsystem":"dhcp"' | grep -o '"suppressed":[0-9]*' | cut -d: -f2 | awk '{s += $1} END {print s + 0}')
 echo "  (junk flood, after the daemon stopped: the dhcp log summaries account for ${sup:-0} suppressed lines)"
 tail -n +$((JUNK_L0 + 1)) "$W/daemon.log" | grep '"subsystem":"dhcp"' | grep -o '"msg":"suppressed[^"]*"' | head -3 | sed 's/^/  log: /'
 rm -f "$W"/state/fb.sqlite-wal "$W"/state/fb.sqlite-shm
