@@ -27,6 +27,9 @@ import { rolloutsApi } from './http/rollouts-api.js';
 import { createPowerService } from './power/wire.js';
 import type { PowerService } from './power/service.js';
 import { applyLimits, serverOptions } from './http/limits.js';
+import { HeldReloadRelay, unsettled } from './config/held-reload.js';
+import { ReloadHolds } from './store/reload-holds.js';
+import { storeHealth } from './store/db-health.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -65,6 +68,7 @@ export class Daemon {
   private onHup = () => this.reload('SIGHUP');
   private renderer!: TemplateRenderer;
   private admin?: import('./http/app.js').AdminLayer;
+  private heldRelay?: HeldReloadRelay;
 
   constructor(private readonly opts: DaemonOptions) {}
 
@@ -99,6 +103,8 @@ export class Daemon {
     this.holder.on('reloaded', (next: LoadedConfig) => {
       if (next.config.paths.templates !== this.renderer.templatesDir) this.renderer = new TemplateRenderer(next.config.paths.templates);
     });
+    this.heldRelay = new HeldReloadRelay(this.holder, new ReloadHolds(this.db), (why, o) => this.reload(why, o), log.child({ subsystem: 'config' }), clock);
+    this.heldRelay.start();
     this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
     this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
     this.boot.onDecision = bootDecisionMetrics(this.registry);
@@ -126,7 +132,10 @@ export class Daemon {
       power: this.power,
       rollouts: rolloutsApi({ holder: this.holder, runs: this.store, installs: this.installs, store: this.rollouts.store, clock }),
       web: sub.web,
-      health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
+      health: () => {
+        const store = storeHealth(this.db)?.state();
+        return { ok: store?.ok !== false, store, ...(store?.ok === false ? { error: storeHealth(this.db)!.describe() } : {}), subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending, pendingShrink: this.heldRelay?.status() ?? null };
+      },
     });
     if (cfg.http.enabled) {
       this.http = createServer(serverOptions(cfg.http), app);
@@ -187,19 +196,24 @@ export class Daemon {
     }
   }
 
-  private scheduleReload(why: string) {
+  private scheduleReload(why: string, firstAt = Date.now()) {
     clearTimeout(this.reloadTimer);
-    this.power?.stop();
-    // editors write in several steps (truncate, write, rename): read once they are done
-    this.reloadTimer = setTimeout(() => this.reload(why), 300);
+    // editors write in several steps (truncate, write, rename): read once they are done, and
+    // only once every file has been left alone for reload.settleMs (a slow writer, a file
+    // being copied); after 30 s of constant change read anyway rather than never
+    this.reloadTimer = setTimeout(() => {
+      const settle = this.holder.config.reload.settleMs;
+      if (Date.now() - firstAt < 30_000 && unsettled([...this.watchedFiles], settle)) return this.scheduleReload(why, firstAt);
+      this.reload(why);
+    }, 300);
     this.reloadTimer.unref();
   }
 
-  reload(why: string): boolean {
+  reload(why: string, opts: { confirm?: string } = {}): boolean {
     const { log } = this.opts;
     log.info({ why }, 'reloading config');
     const prev = this.holder.config;
-    const r = this.holder.reload();
+    const r = this.holder.reload(opts);
     // watch what the attempt read too: a fix may go into a file only the new config names
     this.watchFiles([...new Set([...this.holder.current.files, ...r.files])]);
     if (!r.ok) return false;
@@ -219,6 +233,7 @@ export class Daemon {
     await this.rollouts?.stop();
     this.power?.stop();
     clearTimeout(this.reloadTimer);
+    this.heldRelay?.stop();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     this.levels?.detach();

@@ -44,7 +44,7 @@ export interface PackageCacheOptions {
 }
 
 export type OpenResult =
-  | { type: 'file'; fh: FileHandle; size: number; mtimeMs: number; state: 'fresh' | 'revalidated' | 'stale' }
+  | { type: 'file'; fh: FileHandle; size: number; mtimeMs: number; state: 'fresh' | 'revalidated' | 'stale' | 'refreshed' }
   | { type: 'download'; download: Download; meta: DownloadMeta }
   | { type: 'status'; status: number };
 
@@ -53,6 +53,9 @@ export interface OpenOptions {
   force?: boolean;
   retried?: boolean;
 }
+
+/** longest a client waits for a held index's refresh before it is streamed to it as it arrives */
+const REFRESH_WAIT_MS = 15_000;
 
 export class PackageCache {
   private dir = '';
@@ -209,6 +212,10 @@ export class PackageCache {
       throw e;
     }
     if (outcome.type === 'stream') {
+      // a new version of an index we hold: clients get it once it is complete, or the held
+      // copy if the refresh fails (disk full, upstream cut off, bad digest) — never a body that
+      // breaks off, which apt takes for a broken mirror. See refreshHeld.
+      if (held && kind === 'index') return this.refreshHeld(repo, path, d, held, outcome.meta, opts);
       await held?.fh.close();
       this.inc('misses');
       return { type: 'download', download: d, meta: outcome.meta };
@@ -223,6 +230,41 @@ export class PackageCache {
     }
     await held?.fh.close();
     return outcome;
+  }
+
+  /**
+   * Waits (joined) for the new version of a held index to be committed, then serves it from
+   * disk; if the download fails, serves the held copy marked stale. Indexes are small: the wait
+   * is bounded (REFRESH_WAIT_MS) so a huge or slow one is streamed as before instead of
+   * keeping the client silent past its own timeout.
+   */
+  private async refreshHeld(repo: string, path: string, d: Download, held: Held, meta: DownloadMeta, opts: OpenOptions): Promise<OpenResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      d.done.then(() => 'done' as const, (e: Error) => e),
+      new Promise<'slow'>((r) => (timer = setTimeout(() => r('slow'), REFRESH_WAIT_MS)).unref()),
+    ]);
+    clearTimeout(timer);
+    if (settled === 'slow') {
+      await held.fh.close();
+      this.inc('misses');
+      return { type: 'download', download: d, meta };
+    }
+    d.leave();
+    if (settled instanceof Error) {
+      this.inc('hits');
+      this.inc('stale');
+      this.log.warn({ repo, path, err: settled.message }, 'index refresh failed; serving the held copy stale');
+      return { type: 'file', ...held, state: 'stale' };
+    }
+    await held.fh.close();
+    const row = this.store.row(repo, path);
+    const fresh = row && (await this.files.held(repo, path, row));
+    this.inc('misses');
+    // from upstream just now: a miss to the client (X-Cache: MISS), served from its committed file
+    if (fresh) return { type: 'file', ...fresh, state: 'refreshed' };
+    // replaced again meanwhile (a neighbour's commit): look once more
+    return opts.retried ? { type: 'status', status: 503 } : this.open(repo, path, { ...opts, retried: true });
   }
 
   /** Makes sure repo/path is on disk (for warm-up); returns whether it had to be fetched. */

@@ -58,7 +58,8 @@ async function handle(cache: PackageCache, req: Request, res: Response): Promise
   const { fh, size, mtimeMs, state } = got;
   const etag = etagOf(size, mtimeMs);
   const lastModified = new Date(mtimeMs).toUTCString();
-  res.setHeader('X-Cache', state === 'stale' ? 'STALE' : 'HIT');
+  // refreshed: a held index's new version, fetched whole before it was served
+  res.setHeader('X-Cache', state === 'stale' ? 'STALE' : state === 'refreshed' ? 'MISS' : 'HIT');
   if (state === 'stale') {
     // RFC 7234 warn-codes: 110 "Response is Stale", 111 "Revalidation Failed"
     res.setHeader('Warning', ['110 fleetboot "Response is Stale"', '111 fleetboot "Revalidation Failed"']);
@@ -90,5 +91,5 @@ async function handle(cache: PackageCache, req: Request, res: Response): Promise
     ranges = null;
   }
   res.status(200);
-  await sendBody(fh, res, size, ranges, contentType(path), (n) => cache.inc('bytesFromCache', n), req.method === 'HEAD');
+  await sendBody(fh, res, size, ranges, contentType(path), (n) => state !== 'refreshed' && cache.inc('bytesFromCache', n), req.method === 'HEAD');
 }

@@ -14,6 +14,7 @@ import { completionCommand } from './completion.js';
 import { imageCommand } from './image.js';
 import { powerSpec } from './power.js';
 import { rolloutCommand } from './rollout.js';
+import { reloadCommand } from './reload.js';
 
 export const COMMANDS: CommandSpec[] = [
   serveCommand,
@@ -27,6 +28,7 @@ export const COMMANDS: CommandSpec[] = [
   imageCommand,
   powerSpec,
   rolloutCommand,
+  reloadCommand,
   completionCommand,
 ];
 

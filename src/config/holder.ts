@@ -5,6 +5,13 @@ import type { Logger } from '../log.js';
 import { loadConfig, formatError, type LoadedConfig, type LoadOptions, type ConfigError } from './load.js';
 import type { Config } from './schema.js';
 import type { Host, Role } from './inventory.js';
+import { shrinkVerdict, describeShrink, type ShrinkVerdict } from './reload-guard.js';
+
+/** A valid reload the shrink guard holds until confirmed (reload-guard.ts). */
+export interface HeldReload extends ShrinkVerdict {
+  fingerprint: string;
+  message: string;
+}
 
 /** A host with its roles resolved: what templates and the boot decision see. */
 /** The install role: validation guarantees it has kernel, initrd and template. */
@@ -95,13 +102,33 @@ export class ConfigHolder extends EventEmitter {
    * Re-reads the files. On error the old config stays; returns the errors. `files` is what the
    * attempt read (or tried to), so a watcher can follow a file the new config names.
    */
-  reload(): { ok: boolean; errors: ConfigError[]; files: string[] } {
+  /** the reload the shrink guard is holding, if any */
+  held?: HeldReload;
+
+  /**
+   * `confirm`: the fingerprint of the files an operator confirmed a shrink of; only that exact
+   * version is applied past the guard.
+   */
+  reload(opts: { confirm?: string } = {}): { ok: boolean; errors: ConfigError[]; files: string[]; held?: HeldReload } {
     const r = loadConfig(this.opts);
     if (!r.ok) {
+      this.held = undefined;
       this.log?.error({ errors: r.errors.map(formatError) }, 'config reload failed; keeping the running config');
       this.emit('reload-failed', r.errors);
       return { ok: false, errors: r.errors, files: r.files };
     }
+    const verdict = shrinkVerdict(this.loaded.config, r.loaded.config);
+    if (verdict && opts.confirm !== r.loaded.fingerprint) {
+      const held: HeldReload = { ...verdict, fingerprint: r.loaded.fingerprint, message: describeShrink(verdict, r.loaded.fingerprint) };
+      const again = this.held?.fingerprint === held.fingerprint;
+      this.held = held;
+      // the same held files seen again (a touch, SIGHUP) are not news
+      if (!again) this.log?.warn({ removed: verdict.removed.length, before: verdict.before, after: verdict.after, fingerprint: held.fingerprint }, held.message);
+      this.emit('reload-held', held);
+      return { ok: false, errors: [], files: r.loaded.files, held };
+    }
+    if (verdict) this.log?.warn({ removed: verdict.removed.length, before: verdict.before, after: verdict.after, fingerprint: r.loaded.fingerprint }, 'shrink confirmed; applying');
+    this.held = undefined;
     const prev = this.loaded;
     this.loaded = r.loaded;
     this.idx = new InventoryIndex(r.loaded.config);

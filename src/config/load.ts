@@ -5,6 +5,7 @@
 // own, and every cross-check whose inputs are valid runs. A config is either wholly valid (and
 // then deep-frozen) or not loaded at all.
 import { readFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { configSchema, type Config } from './schema.js';
 import { validateInventory, type CheckedInventory } from './inventory.js';
@@ -34,6 +35,8 @@ export interface LoadedConfig {
   baseDir: string;
   publicUrl: string;
   warnings: ConfigError[];
+  /** sha256 (hex, 16 chars) of the files' names and contents: names one exact version of them */
+  fingerprint: string;
 }
 
 /** On failure, `files` still lists what was (or would have been) read: reload watches them. */
@@ -58,6 +61,13 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const errors: ConfigError[] = [];
   const warnings: ConfigError[] = [];
   const files: string[] = [];
+  const hashed = createHash('sha256');
+  const readText = (file: string, errs: ConfigError[]) => {
+    const t = readTextFile(file, errs);
+    hashed.update(`${file}\0${t ?? ''}\0`);
+    return t;
+  };
+  if (!opts.file) hashed.update(DEMO_CONFIG_YAML);
 
   // --- the main file (or the embedded demo)
   const mainName = opts.file ? resolve(cwd, opts.file) : DEMO_NAME;
@@ -65,6 +75,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   let main: Source | null = null;
   const text = opts.file ? readText(mainName, errors) : DEMO_CONFIG_YAML;
   if (opts.file) files.push(mainName);
+  if (opts.file && text !== undefined) notEmpty(mainName, 'config', text, errors);
   if (text !== undefined) {
     const r = readYaml(mainName, text);
     main = r.src;
@@ -96,6 +107,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
       inventoryKnown = false;
       // an inventory name read from a file with syntax errors may itself be garbled: say nothing
       if (!existsSync(invFile) && (mainValid || invFromEnv)) errors.push(place(['inventory'], `inventory file not found: ${invFile}`));
+    } else if (!notEmpty(invFile, 'inventory', invText, errors)) {
+      inventoryKnown = false;
     } else {
       const r = readYaml(invFile, invText);
       inv = r.src;
@@ -115,7 +128,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   // --- secrets are never read from files
   for (const src of [main, inv]) {
     if (!src) continue;
-    for (const p of findSecrets(src.doc.contents)) errors.push(at(src, p, 'secrets are not read from files; set them in the environment (FLEETBOOT_SECRET_*) or store a hash'));
+    for (const p of findSecrets(src.doc.contents)) errors.push(at(src, p, 'secrets are not read from files, whatever the value\'s type; set them in the environment (FLEETBOOT_SECRET_*), or store a crypt(3) hash under a key ending in _hash (e.g. root_password_hash)'));
   }
 
   // --- every section, role and host on its own
@@ -149,7 +162,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   if (!parsed.success) return { ok: false, errors: fromZod(parsed.error).map((i) => place(i.path, i.message)), files };
   const config = { ...parsed.data, ...sections } as Config;
   const publicUrl = (config.server.publicUrl ?? `http://${config.server.address}:${config.http.port}`).replace(/\/+$/, '');
-  return { ok: true, loaded: deepFreeze({ config, files, baseDir, publicUrl, warnings }) };
+  const fingerprint = hashed.digest('hex').slice(0, 16);
+  return { ok: true, loaded: deepFreeze({ config, files, baseDir, publicUrl, warnings, fingerprint }) };
 
   function at(src: Source, path: Path, message: string): ConfigError {
     return { file: src.file, line: lineOf(src, path), path: formatPath(path), message };
@@ -164,7 +178,19 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   }
 }
 
-function readText(file: string, errors: ConfigError[]): string | undefined {
+/**
+ * A file with no YAML content (0 bytes, only blanks or comments) is never taken for a config or
+ * inventory: it is what a file looks like while it is being written (`: > f`, an editor that
+ * truncates first, a full disk), and applying it would drop every host. "No hosts" is said
+ * explicitly with `hosts: []`.
+ */
+function notEmpty(file: string, what: string, text: string, errors: ConfigError[]): boolean {
+  if (text.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#') && l.trim() !== '---' && l.trim() !== '...')) return true;
+  errors.push({ file, path: '', message: `${what} file is empty (${text.length ? 'no YAML content' : '0 bytes'}): taken for a file still being written or emptied by mistake, not loaded; to mean "no hosts" write \`hosts: []\`` });
+  return false;
+}
+
+function readTextFile(file: string, errors: ConfigError[]): string | undefined {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {

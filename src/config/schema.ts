@@ -10,6 +10,7 @@ import { webConfigSchema } from '../web/config.js';
 import { imagesConfigSchema } from './images-schema.js';
 import { notifyConfigSchema } from '../notify/config.js';
 import { httpLimitsShape } from '../http/limits.js';
+import { reloadConfigSchema } from './reload-guard.js';
 
 export const serverSchema = z
   .object({
@@ -55,6 +56,12 @@ export const installSchema = z
     upDeadlineSeconds: z.number().int().positive().default(20 * 60),
     /** accept a run's token only from the address that first booted the run (docs/web.md) */
     bindTokenToAddress: z.boolean().default(false),
+    /** client events (progress, boot, file fetches) one run may store; more get 429 (install/event-budget.ts) */
+    maxEventsPerRun: z.number().int().positive().default(5000),
+    /** client events per second per run, sustained ... */
+    eventsPerSecond: z.number().positive().default(10),
+    /** ... with this burst on top */
+    eventBurst: z.number().int().positive().default(100),
   })
   .strict()
   .default({});
@@ -110,6 +117,7 @@ export const configSchema = z
     web: webConfigSchema.default({}),
     images: imagesConfigSchema,
     notify: notifyConfigSchema.default({}),
+    reload: reloadConfigSchema.default({}),
     /** path of a separate inventory file (relative to this file); or roles/hosts inline */
     inventory: z.string().optional(),
     roles: inventorySchema.shape.roles,

@@ -66,22 +66,5 @@ export function lineOf(src: Source, path: readonly (string | number)[]): number 
   return line;
 }
 
-const SECRET_KEY = /(password|secret|token|private_?key|api_?key)$/i;
-
-/** Secrets come from env only: paths of secret-looking keys with a literal value (hashes are fine). */
-export function findSecrets(node: unknown, path: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
-  if (isMap(node)) {
-    for (const item of node.items) {
-      const key = String((item.key as { value?: unknown })?.value ?? item.key);
-      const p = [...path, key];
-      const v = item.value as { value?: unknown } | null;
-      // `fooSecret: NAME` names an env secret (FLEETBOOT_SECRET_NAME, src/config/power-schema.ts): not a secret itself
-      const namesSecret = /Secret$/.test(key) && typeof v?.value === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(v.value);
-      if (SECRET_KEY.test(key) && !/hash$/i.test(key) && !namesSecret && v && typeof v.value === 'string' && v.value !== '') out.push(p);
-      findSecrets(item.value, p, out);
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((it, i) => findSecrets(it, [...path, i], out));
-  }
-  return out;
-}
+// which keys are secret (any value type, normalised key): secret-keys.ts
+export { findSecrets } from './secret-keys.js';

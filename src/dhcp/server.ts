@@ -27,6 +27,7 @@ import { fitReply, maxReplyLength, type Fitted } from './fit.js';
 import { Opt } from './options.js';
 import type { LeaseStore } from './leases.js';
 import { sameSubnet } from './pool.js';
+import { LogLimiter } from '../log-limit.js';
 
 export type DiscoveredClient = DhcpClient & { vendorClass?: string; userClass?: string };
 export type SocketFactory = () => dgram.Socket;
@@ -76,11 +77,14 @@ export class DhcpServer {
   serverAddress?: string;
   /** the subnet mask in use: dhcp.netmask, else the interface's, else /24 */
   netmask = DEFAULT_NETMASK;
+  /** per-datagram lines go through this: a junk flood must not become a flood of log lines */
+  readonly limiter: LogLimiter;
 
   constructor(opts: DhcpServerOptions) {
     this.o = opts;
     this.log = opts.log.child({ subsystem: 'dhcp' });
     this.m = metrics(opts.registry);
+    this.limiter = new LogLimiter(this.log, { now: opts.now });
   }
 
   async start(): Promise<void> {
@@ -104,11 +108,13 @@ export class DhcpServer {
       throw err;
     }
     this.purgeTimer = setInterval(() => this.purge(), PURGE_INTERVAL_MS).unref();
+    this.limiter.start();
     this.log.info({ mode: c.mode, serverAddress: server, netmask: this.netmask, listen: c.listen, port: c.port, proxyPort: c.mode === 'proxy' ? c.proxyPort : undefined, unknownPolicy: c.unknownPolicy }, 'dhcp server listening');
   }
 
   async stop(): Promise<void> {
     if (this.purgeTimer) clearInterval(this.purgeTimer);
+    this.limiter.stop();
     const socks = this.sockets;
     this.sockets = [];
     this.replySocket = this.proxySocket = undefined;
@@ -156,7 +162,7 @@ export class DhcpServer {
       // Legal on the wire, never a DHCP client or relay (68/67), and unanswerable: dgram's
       // send() throws ERR_SOCKET_BAD_PORT for it (proxy mode answers 4011 to the source port).
       this.m.decisions.inc({ decision: 'ignore-source-port-0' });
-      this.log.debug({ from: rinfo.address, len: msg.length }, 'dhcp: datagram from source port 0 dropped');
+      this.limiter.write('debug', 'source-port-0', { from: rinfo.address, len: msg.length }, 'dhcp: datagram from source port 0 dropped');
       return;
     }
     let out: Outcome;
@@ -167,7 +173,7 @@ export class DhcpServer {
       // unicast from off-subnet without a relay: not a client of ours (see the binding note)
       if (rinfo.address !== '0.0.0.0' && packet.giaddr === '0.0.0.0' && !sameSubnet(rinfo.address, this.serverAddress!, this.netmask)) {
         this.m.decisions.inc({ decision: 'ignore-off-subnet' });
-        this.log.debug({ from: rinfo.address }, 'dhcp: unicast from off-subnet ignored');
+        this.limiter.write('debug', 'off-subnet', { from: rinfo.address }, 'dhcp: unicast from off-subnet ignored');
         return;
       }
       out = this.engine!.handle({ packet, port: localPort, from: { address: rinfo.address, port: rinfo.port } });
@@ -176,10 +182,10 @@ export class DhcpServer {
     } catch (err) {
       if ((err as Error).name === 'DecodeError') {
         this.m.malformed.inc();
-        this.log.debug({ from: rinfo.address, len: msg.length, err: (err as Error).message }, 'dhcp: malformed packet dropped');
+        this.limiter.write('debug', 'malformed', { from: rinfo.address, len: msg.length, err: (err as Error).message }, 'dhcp: malformed packet dropped');
       } else {
         this.m.decisions.inc({ decision: 'error' });
-        this.log.error({ err, from: rinfo.address }, 'dhcp: request handling failed');
+        this.limiter.write('error', 'handling-failed', { err, from: rinfo.address }, 'dhcp: request handling failed');
       }
       return;
     }
@@ -201,11 +207,15 @@ export class DhcpServer {
       vendorClass: cl?.vendorClass,
       userClass: cl?.userClass,
     };
-    this.log.info(fields, `dhcp ${out.type} -> ${out.decision}: ${out.reason}`);
+    // a known host's lines keep a key of their own (its boot is worth every line); every MAC
+    // not in the inventory shares one per message type and decision, so random MACs cannot
+    // multiply the keys
+    const kind = `${out.type}:${out.decision}:${out.host ? out.mac : 'unknown-mac'}`;
+    this.limiter.write('info', kind, fields, `dhcp ${out.type} -> ${out.decision}: ${out.reason}`);
     if (out.conflict) {
       this.m.decisions.inc({ decision: 'reservation-conflict' });
       const c = out.conflict;
-      this.log.warn({ ...fields, reserved: c.reserved, heldBy: c.heldBy, leaseState: c.state, until: new Date(c.until).toISOString() }, `dhcp: reserved address ${c.reserved} of ${out.host} is leased to ${c.heldBy}; not handed out until that lease ends`);
+      this.limiter.write('warn', `conflict:${out.mac}`, { ...fields, reserved: c.reserved, heldBy: c.heldBy, leaseState: c.state, until: new Date(c.until).toISOString() }, `dhcp: reserved address ${c.reserved} of ${out.host} is leased to ${c.heldBy}; not handed out until that lease ends`);
     }
     // Proxy mode sits on a site LAN next to the real DHCP server: its laptops and phones are
     // nobody's boot clients, and recording them costs an SQLite write per packet. Only
@@ -215,7 +225,7 @@ export class DhcpServer {
       try {
         this.o.onDiscovered(out.ip ? { ...cl, ip: out.ip } : cl);
       } catch (err) {
-        this.log.error({ err, mac: cl.mac }, 'onDiscovered failed');
+        this.limiter.write('error', 'discovered-failed', { err, mac: cl.mac }, 'onDiscovered failed');
       }
     }
   }
@@ -233,18 +243,18 @@ export class DhcpServer {
       const f: Fitted = fitReply(r.packet, max, droppable);
       if (f.overload || f.dropped.length || !f.fits) {
         const fields = { mac: out.mac, max, size: f.buf.length, overload: f.overload, dropped: f.dropped };
-        if (f.fits) this.log.info(fields, 'dhcp: reply fitted into the client\'s maximum message size');
-        else this.log.warn(fields, 'dhcp: reply exceeds the client\'s maximum message size even without optional options; sent anyway');
+        if (f.fits) this.limiter.write('info', 'reply-fitted', fields, 'dhcp: reply fitted into the client\'s maximum message size');
+        else this.limiter.write('warn', 'reply-too-big', fields, 'dhcp: reply exceeds the client\'s maximum message size even without optional options; sent anyway');
       }
       buf = f.buf;
     } catch (err) {
       this.m.decisions.inc({ decision: 'error' });
-      this.log.error({ err, mac: out.mac }, 'dhcp: reply encoding failed');
+      this.limiter.write('error', 'encode-failed', { err, mac: out.mac }, 'dhcp: reply encoding failed');
       return;
     }
     const failed = (err: Error) => {
       this.m.sendErrors.inc();
-      this.log.warn({ err, mac: out.mac, to: r.to }, 'dhcp: send failed');
+      this.limiter.write('warn', 'send-failed', { err, mac: out.mac, to: r.to }, 'dhcp: send failed');
     };
     try {
       // dgram reports some failures through the callback, others (bad port or address) by

@@ -11,6 +11,7 @@ import { reinstallHosts, selectHosts, forceFlag, refuseUnbootable, type AuditSin
 import type { CacheApi } from './cache-api.js';
 import type { PowerService } from '../power/service.js';
 import { powerApi } from './power-api.js';
+import { eventsPage } from './events-page.js';
 
 /**
  * What the auth layer in front (web/index.ts apiGuard) hands the API per request, in
@@ -127,7 +128,9 @@ export function apiRouter(deps: ApiDeps): Router {
     if (!deps.holder.index.byName(name)) throw new FleetbootError('FB_UNKNOWN_HOST', `unknown host "${name}"`);
     const asked = runParam(req.query.run);
     const runId = asked !== undefined ? runOf(name, asked).id : deps.store.latestRun(name)?.id;
-    res.json({ host: name, runId: runId ?? null, events: runId === undefined ? [] : deps.store.events({ runId, limit: 10000 }) });
+    // paged: ?limit=&after=, `next` links the following page (events-page.ts)
+    const page = runId === undefined ? { events: [], next: null } : eventsPage(deps.store, `/api/v1/hosts/${encodeURIComponent(name)}/events`, runId, req.query);
+    res.json({ host: name, runId: runId ?? null, ...page });
   });
   r.post('/hosts/:name/reinstall', (req, res) => {
     const ctx = ctxOf(res);

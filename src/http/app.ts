@@ -75,7 +75,9 @@ export function createApp(d: AppDeps): Express {
   app.use(d.web.edge);
 
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, hosts: d.holder.config.hosts.length, ...(d.health?.() ?? {}) });
+    const body = { ok: true, hosts: d.holder.config.hosts.length, ...(d.health?.() ?? {}) };
+    // not ok (e.g. the state database cannot take writes): 503, so load balancers and probes see it
+    res.status(body.ok ? 200 : 503).json(body);
   });
   app.get('/metrics', async (_req, res) => {
     res.type(d.registry.contentType).send(await d.registry.metrics());

@@ -96,6 +96,7 @@ export function installRouter(deps: { installs: InstallService; holder: ConfigHo
       return;
     }
     const out = installs.progress(w.run.token, stage, message?.slice(0, 4000), req.ip);
+    if (!out.ok && 'message' in out) return void res.status(429).set(out.retryAfterSeconds ? { 'Retry-After': String(out.retryAfterSeconds) } : {}).type('text/plain').send(`${out.message}\n`);
     if (!out.ok) return notFound(res);
     res.type('text/plain').send(`ok ${out.run.state}\n`);
   };

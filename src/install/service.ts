@@ -10,6 +10,8 @@ import type { ConfigHolder } from '../config/holder.js';
 import type { HostBootState } from '../boot/types.js';
 import { transition, TERMINAL, type RunEvent } from './machine.js';
 import { bootFilesMissing } from '../boot/missing.js';
+import { EventBudget, BUDGETED_KINDS, type Admission } from './event-budget.js';
+import { LogLimiter } from '../log-limit.js';
 
 export interface Clock {
   now(): number;
@@ -19,6 +21,9 @@ export const systemClock: Clock = { now: () => Date.now() };
 export type TokenLookup =
   | { ok: true; run: RunRow }
   | { ok: false; reason: 'unknown' | 'expired' | 'finished' | 'address' };
+
+/** progress(): a valid token whose event the run's budget refused (answer 429) */
+export type ProgressResult = TokenLookup | { ok: false; reason: 'cap' | 'rate'; message: string; retryAfterSeconds?: number };
 
 export interface ChangeEvent {
   host: string;
@@ -43,6 +48,20 @@ export class InstallService extends EventEmitter {
     private readonly newToken: () => string = () => randomBytes(24).toString('base64url'),
   ) {
     super();
+    this.budget = new EventBudget((id) => this.store.countEvents(id, BUDGETED_KINDS), clock);
+    // one line per run and minute about refused events, however many are refused
+    this.refusals = new LogLimiter(log, { perWindow: 1, windowMs: 60_000, now: () => clock.now() });
+  }
+
+  private readonly budget: EventBudget;
+  private readonly refusals: LogLimiter;
+
+  /** Whether the run may store one more client event (install.maxEventsPerRun / eventsPerSecond / eventBurst). */
+  private admit(run: RunRow, kind: string, source?: string): Admission {
+    const i = this.holder.config.install;
+    const a = this.budget.admit(run.id, { maxPerRun: i.maxEventsPerRun, perSecond: i.eventsPerSecond, burst: i.eventBurst });
+    if (!a.ok) this.refusals.write('warn', `run ${run.id} ${a.reason}`, { host: run.host, runId: run.id, kind, ip: source, reason: a.reason }, `install run event refused: ${a.message}`);
+    return a;
   }
 
   private timing() {
@@ -118,7 +137,9 @@ export class InstallService extends EventEmitter {
       this.log.info({ host, runId: run.id, oldToken: tokenHint(run.token), newToken: tokenHint(fields.token) }, 'token expired before this boot; issued a new one');
     }
     this.store.updateRun(run.id, fields, now);
-    this.apply(this.store.run(run.id)!, { type: 'boot' }, 'installer kernel served', source);
+    // the installer is served either way; only its event row is subject to the budget
+    const keep = this.admit(run, 'boot', source).ok;
+    this.apply(this.store.run(run.id)!, { type: 'boot' }, 'installer kernel served', source, undefined, keep);
     return this.store.run(run.id)!;
   }
 
@@ -140,14 +161,23 @@ export class InstallService extends EventEmitter {
     return { ok: true, run };
   }
 
-  progress(token: string, stage: string, message: string | undefined, source?: string): TokenLookup {
+  progress(token: string, stage: string, message: string | undefined, source?: string): ProgressResult {
     const found = this.lookupToken(token, source);
     if (!found.ok) {
       this.log.warn({ tokenHint: tokenHint(token), reason: found.reason, ip: source, stage }, 'progress callback with an invalid token');
       return found;
     }
-    this.apply(found.run, { type: 'progress', stage }, message, source, stage);
-    return { ok: true, run: this.store.run(found.run.id)! };
+    const admitted = this.admit(found.run, 'progress', source);
+    if (!admitted.ok) {
+      // refused, unless it changes the run's state: a flood on a leaked token must not keep
+      // the real installer's done/failed out (transitions are few: the token dies at the end)
+      const t = transition(this.facts(found.run), { type: 'progress', stage }, this.clock.now(), this.timing());
+      if (!t) return admitted;
+    }
+    this.apply(found.run, { type: 'progress', stage }, message, source, stage, admitted.ok);
+    const run = this.store.run(found.run.id)!;
+    if (TERMINAL.has(run.state)) this.budget.forget(run.id);
+    return { ok: true, run };
   }
 
   /** Installer log lines (syslog) attached to the host's open run. */
@@ -172,6 +202,7 @@ export class InstallService extends EventEmitter {
   note(host: string, kind: 'dhcp' | 'tftp' | 'http' | 'boot', message: string, source?: string): void {
     const open = this.store.openRun(host);
     if (!open) return;
+    if (!this.admit(open, kind, source).ok) return;
     const ev = this.store.addEvent({ runId: open.id, host, at: this.clock.now(), kind, message, source });
     this.touch(open);
     this.emit('change', { host, event: ev } satisfies ChangeEvent);
@@ -206,12 +237,13 @@ export class InstallService extends EventEmitter {
     return { state: run.state, lastEventAt: run.last_event_at ?? run.booted_at ?? run.created_at, requireUp: (role?.requireUp || role?.installer === 'image') ?? false };
   }
 
-  private apply(run: RunRow, ev: RunEvent, message?: string, source?: string, stage?: string): void {
+  /** `keepEvent` false: the event's own row is not stored (over budget); its state change is. */
+  private apply(run: RunRow, ev: RunEvent, message?: string, source?: string, stage?: string, keepEvent = true): void {
     const now = this.clock.now();
-    this.store.transaction(() => this.applyLocked(run, ev, now, message, source, stage));
+    this.store.transaction(() => this.applyLocked(run, ev, now, message, source, stage, keepEvent));
   }
 
-  private applyLocked(run: RunRow, ev: RunEvent, now: number, message?: string, source?: string, stage?: string): void {
+  private applyLocked(run: RunRow, ev: RunEvent, now: number, message?: string, source?: string, stage?: string, keepEvent = true): void {
     const t = transition(this.facts(run), ev, now, this.timing());
     const fields: Parameters<RunStore['updateRun']>[1] = {};
     let event: EventRow | undefined;
@@ -219,10 +251,10 @@ export class InstallService extends EventEmitter {
       fields.last_event_at = now;
       fields.stage = stage ?? null;
       fields.message = message ?? null;
-      event = this.store.addEvent({ runId: run.id, host: run.host, at: now, kind: 'progress', stage, message, source });
+      if (keepEvent) event = this.store.addEvent({ runId: run.id, host: run.host, at: now, kind: 'progress', stage, message, source });
     } else if (ev.type === 'boot') {
       fields.last_event_at = now;
-      event = this.store.addEvent({ runId: run.id, host: run.host, at: now, kind: 'boot', stage: 'pxe', message, source });
+      if (keepEvent) event = this.store.addEvent({ runId: run.id, host: run.host, at: now, kind: 'boot', stage: 'pxe', message, source });
     }
     if (t) {
       fields.state = t.state;

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertWritable, trackWrites } from './db-health.js';
 
 export type DB = Database.Database;
 
@@ -67,9 +68,12 @@ export function openDatabase(file: string, migrations?: Migration[]): DB {
     db.pragma('busy_timeout = 5000');
     db.pragma('synchronous = NORMAL');
     migrate(db, migrations);
+    // a file SQLite could only open read-only is refused here, not at the first boot answer
+    assertWritable(db, file);
   } catch (e) {
     db.close();
     throw new Error(`${file}: ${(e as Error).message}`);
   }
+  trackWrites(db, file);
   return db;
 }

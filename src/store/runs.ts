@@ -143,6 +143,12 @@ export class RunStore {
     return { id: Number(info.lastInsertRowid), run_id: e.runId ?? null, host: e.host, at: e.at, kind: e.kind, stage: e.stage ?? null, message: e.message ?? null, source: e.source ?? null };
   }
 
+  /** events of these kinds stored for a run (the event budget's count after a restart) */
+  countEvents(runId: number, kinds: readonly string[]): number {
+    const row = this.db.prepare(`SELECT COUNT(*) n FROM events WHERE run_id = ? AND kind IN (${kinds.map(() => '?').join(',')})`).get(runId, ...kinds) as { n: number };
+    return row.n;
+  }
+
   events(q: { host?: string; runId?: number; kinds?: string[]; afterId?: number; limit?: number }): EventRow[] {
     const where: string[] = [];
     const args: unknown[] = [];

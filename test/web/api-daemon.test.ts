@@ -119,7 +119,7 @@ test('/reinstall and /reinstall/cancel by role and label; audited with the selec
 
 test('/hosts/:name/events: latest run, ?run=N of that host only, numbers only', async () => {
   const none = await json<{ host: string; runId: number | null; events: unknown[] }>(await get('/hosts/beta/events'));
-  assert.deepEqual(none, { host: 'beta', runId: null, events: [] });
+  assert.deepEqual(none, { host: 'beta', runId: null, events: [], next: null });
   const alphaRuns = d.store.runs('alpha').map((x) => x.id);
   const [m] = d.installs.mark(['alpha'], 'test');
   assert.ok(m.ok);

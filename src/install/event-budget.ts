@@ -1,0 +1,67 @@
+// How many client-triggered events (progress callbacks, boot/file-fetch notes) one install run
+// may store: a cap per run and a token bucket per run. A token URL (and, for boot notes, a MAC)
+// is all it takes to add events, and every one is a SQLite row: without a budget one client
+// grew the database by 54 MiB in 15 s. Events fleetboot writes itself (state changes) are never
+// budgeted, and a refused callback that would change the run's state still changes it (see
+// InstallService.progress), so a flood cannot keep a real installer's "done" out.
+import type { Clock } from './service.js';
+
+export interface EventLimits {
+  /** stored client events per run, in all */
+  maxPerRun: number;
+  /** sustained rate per run (events per second) ... */
+  perSecond: number;
+  /** ... and the burst above it */
+  burst: number;
+}
+
+export type Admission = { ok: true } | { ok: false; reason: 'cap' | 'rate'; message: string; retryAfterSeconds?: number };
+
+interface Slot {
+  count: number;
+  tokens: number;
+  at: number;
+}
+
+/** runs tracked at once (open runs in practice); the oldest is dropped beyond it and recounted on return */
+const MAX_RUNS = 10_000;
+
+export class EventBudget {
+  private readonly runs = new Map<number, Slot>();
+
+  constructor(
+    /** events of the budgeted kinds already stored for a run (after a restart, the count goes on) */
+    private readonly stored: (runId: number) => number,
+    private readonly clock: Clock,
+  ) {}
+
+  admit(runId: number, l: EventLimits): Admission {
+    const now = this.clock.now();
+    let s = this.runs.get(runId);
+    if (!s) {
+      if (this.runs.size >= MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
+      s = { count: this.stored(runId), tokens: l.burst, at: now };
+      this.runs.set(runId, s);
+    }
+    s.tokens = Math.min(l.burst, s.tokens + ((now - s.at) / 1000) * l.perSecond);
+    s.at = now;
+    if (s.count >= l.maxPerRun) {
+      return { ok: false, reason: 'cap', message: `this install run has ${s.count} events, the most one run may store (install.maxEventsPerRun ${l.maxPerRun}); further events are refused, state changes (done, failed) still apply` };
+    }
+    if (s.tokens < 1) {
+      const wait = Math.max(1, Math.ceil((1 - s.tokens) / l.perSecond));
+      return { ok: false, reason: 'rate', message: `too many events for this install run (install.eventsPerSecond ${l.perSecond}, burst ${l.burst}); retry in ${wait} s`, retryAfterSeconds: wait };
+    }
+    s.tokens -= 1;
+    s.count++;
+    return { ok: true };
+  }
+
+  /** the run ended: its slot is not needed any more */
+  forget(runId: number): void {
+    this.runs.delete(runId);
+  }
+}
+
+/** The event kinds a client can cause; `state` (ours) and `log` (syslog, its own path) are not. */
+export const BUDGETED_KINDS = ['progress', 'boot', 'http', 'tftp', 'dhcp'] as const;
