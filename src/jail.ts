@@ -11,7 +11,7 @@ import { realpathSync } from 'node:fs';
 import { sep, resolve } from 'node:path';
 
 export type JailResult =
-  | { ok: true; path: string; size: number; mtimeMs: number }
+  | { ok: true; path: string; size: number; mtimeMs: number; ino: number }
   | { ok: false; reason: 'invalid' | 'outside' | 'not-found' | 'not-file' };
 
 export function normaliseRequestPath(raw: string): string | null {
@@ -51,6 +51,6 @@ export class Jail {
     if (real !== root && !real.startsWith(root + sep)) return { ok: false, reason: 'outside' };
     const st = await stat(real);
     if (!st.isFile()) return { ok: false, reason: 'not-file' };
-    return { ok: true, path: real, size: st.size, mtimeMs: st.mtimeMs };
+    return { ok: true, path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
   }
 }

@@ -194,7 +194,9 @@ export interface Served {
 /** Starts fixtures/serve-dhcp.js inside a lab node and waits until it is bound. */
 export async function serveDhcp(lab: Lab, node: string, spec: { db: string; logFile?: string } & Record<string, unknown>): Promise<Served> {
   const logFile = spec.logFile ?? `${spec.db}.${Date.now()}.log`;
-  const proc = lab.spawn(node, process.execPath, [fixture('serve-dhcp'), JSON.stringify({ ...spec, logFile })]);
+  // BENCH_NODE_ARGS: extra node flags for the server under test (bench/dhcp: --cpu-prof ...)
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = lab.spawn(node, process.execPath, [...nodeArgs, fixture('serve-dhcp'), JSON.stringify({ ...spec, logFile })]);
   const out = new LogFile(logFile);
   const err = new Lines(proc.stderr!);
   await Promise.race([
