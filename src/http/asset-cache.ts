@@ -8,11 +8,10 @@
 //  - the bytes of small files (<= maxBodyBytes each, maxTotalBodyBytes in all), read once;
 //  - large files are opened per request and checked with fstat against the entry before a
 //    byte is sent (a file replaced since the last check is re-resolved, never mixed), then
-//    sent from reusable buffers (sendRange), not a new allocation per read.
+//    sent from reusable buffers (send-range.ts), not a new allocation per read.
 // Bounded: at most maxEntries paths (least recently used dropped); misses are never cached,
 // so unknown paths cannot grow it.
 import { open, type FileHandle } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
 import { Jail, normaliseRequestPath, type JailResult } from '../jail.js';
 
 export interface AssetEntry {
@@ -166,56 +165,5 @@ async function readIfSame(e: AssetEntry): Promise<Buffer | null> {
     return null;
   } finally {
     await fh.close().catch(() => {});
-  }
-}
-
-// Reusable read buffers for large bodies. A buffer handed to res.write() belongs to the socket
-// until its write callback, so each response alternates two and returns them afterwards.
-const CHUNK = 512 * 1024;
-const POOL_MAX = 32;
-const pool: Buffer[] = [];
-const take = () => pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
-const give = (b: Buffer) => void (pool.length < POOL_MAX && pool.push(b));
-
-/**
- * Sends bytes start..end (inclusive) of fh to res, then ends it. Double-buffered: the next
- * chunk is read while the previous one is being written; waits for 'drain' when the socket's
- * buffer is full. Rejects (after destroying res) on a read error or a short file; resolves
- * early if the client goes away. Never closes fh (the caller does).
- */
-export async function sendRange(fh: FileHandle, res: ServerResponse, start: number, end: number): Promise<void> {
-  const bufs = [take(), take()];
-  const inFlight: (Promise<void> | null)[] = [null, null];
-  let gone = false;
-  let reuse = false;
-  let onClose!: () => void;
-  // a destroyed socket may never call back a pending write: waits race the close
-  const closed = new Promise<void>((r) => (onClose = () => ((gone = true), r())));
-  res.once('close', onClose);
-  try {
-    let pos = start;
-    for (let i = 0; pos <= end && !gone; i ^= 1) {
-      if (inFlight[i]) await Promise.race([inFlight[i], closed]); // the socket still owns this buffer
-      if (gone) break;
-      const want = Math.min(CHUNK, end - pos + 1);
-      const { bytesRead } = await fh.read(bufs[i], 0, want, pos);
-      if (bytesRead === 0) throw new Error(`file shorter than its size (at byte ${pos})`);
-      pos += bytesRead;
-      const chunk = bytesRead === CHUNK ? bufs[i] : bufs[i].subarray(0, bytesRead);
-      let ok = true;
-      inFlight[i] = new Promise<void>((r) => {
-        ok = res.write(chunk, () => r());
-      });
-      if (!ok && !gone) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
-    }
-    if (!gone) await Promise.race([new Promise<void>((r) => res.end(r)), closed]);
-    reuse = !gone; // every write called back: the socket holds neither buffer any more
-  } catch (e) {
-    res.destroy(e as Error);
-    throw e;
-  } finally {
-    res.off('close', onClose);
-    // buffers still owned by a write of a destroyed socket are not reused
-    if (reuse) bufs.forEach(give);
   }
 }

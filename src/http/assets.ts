@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { logPath, type Logger } from '../log.js';
-import { AssetCache, sendRange } from './asset-cache.js';
+import { AssetCache } from './asset-cache.js';
+import { sendRange } from './send-range.js';
 
 export function etagOf(size: number, mtimeMs: number): string {
   return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;

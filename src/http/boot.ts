@@ -14,13 +14,14 @@ function archFrom(platform: unknown, buildarch: unknown): Arch {
 
 export function bootRouter(boot: BootService): Router {
   const r = express.Router();
-  r.get('/boot.ipxe', (req, res) => {
+  r.get('/boot.ipxe', async (req, res) => {
     const mac = normaliseMac(String(req.query.mac ?? ''));
     if (!mac) {
       res.status(400).type('text/plain').send('#!ipxe\necho fleetboot: missing or malformed ?mac=\nexit\n');
       return;
     }
-    const { script } = boot.ipxe({ mac, arch: archFrom(req.query.platform, req.query.buildarch), kind: 'ipxe', via: 'http', ip: req.ip });
+    // batched: the answer leaves once this turn's writes (discovered, boot events) committed
+    const { script } = await boot.ipxeBatched({ mac, arch: archFrom(req.query.platform, req.query.buildarch), kind: 'ipxe', via: 'http', ip: req.ip });
     if (script === null) {
       res.status(404).type('text/plain').send('not found\n');
       return;
