@@ -5,7 +5,8 @@
 //   bench/http/run [--seconds 5] [--connections 32] [--rounds 3] [--baseline DIR]
 // --baseline DIR: another fleetboot build (a checkout with dist/ built) measured alongside, to
 // print before/after in one run. nginx runs with Debian's defaults that matter here:
-// worker_processes auto, sendfile on, tcp_nopush on, an access log file.
+// worker_processes auto, sendfile on, tcp_nopush on, an access log file; and the same with one
+// worker (nginx-1w), a per-core comparison.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -21,14 +22,14 @@ const BASELINE = arg('baseline', '');
 /** --profile DIR: the daemon under test writes a V8 CPU profile there (node --cpu-prof) */
 const PROFILE = arg('profile', '');
 
-async function startNginx(dir: string, root: string) {
+async function startNginx(dir: string, root: string, workers: string) {
   const port = await freeTcpPort();
   for (const d of ['logs', 'tmp']) mkdirSync(join(dir, d), { recursive: true });
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
     `daemon off;
-worker_processes auto;
+worker_processes ${workers};
 pid ${dir}/nginx.pid;
 error_log ${dir}/logs/error.log warn;
 events { worker_connections 1024; }
@@ -81,8 +82,11 @@ async function main() {
     chmodSync(dir, 0o755);
     for (const d of ['fb', 'fb/assets']) chmodSync(join(dir, d), 0o755);
     for (const f of Object.keys(files)) chmodSync(join(dir, 'fb/assets', f), 0o644);
-    const ng = await startNginx(join(dir, 'nginx'), join(dir, 'fb/assets'));
+    const ng = await startNginx(join(dir, 'nginx'), join(dir, 'fb/assets'), 'auto');
     peers.push({ name: 'nginx', base: ng.base, stop: ng.stop });
+    // one worker: one core's worth of nginx, as fleetboot serves from one JavaScript thread
+    const ng1 = await startNginx(join(dir, 'nginx-1w'), join(dir, 'fb/assets'), '1');
+    peers.push({ name: 'nginx-1w', base: ng1.base, stop: ng1.stop });
     // every peer must serve the same bytes before anything is timed
     for (const p of peers) {
       for (const [f, body] of Object.entries(files)) {
@@ -116,6 +120,7 @@ async function main() {
       const k = (n: string) => (f === 'large.bin' ? `${n} MiB/s` : n);
       const unit = f === 'large.bin' ? 'MiB/s' : 'req/s';
       const line = [`ratio fleetboot/nginx ${label} (${unit}): ${(med.get(k('fleetboot'))! / med.get(k('nginx'))!).toFixed(2)}`];
+      line.push(`fleetboot/nginx-1w ${(med.get(k('fleetboot'))! / med.get(k('nginx-1w'))!).toFixed(2)}`);
       if (BASELINE) line.push(`baseline/nginx ${(med.get(k('fb-baseline'))! / med.get(k('nginx'))!).toFixed(2)}`);
       console.log(line.join('; '));
     }
