@@ -15,6 +15,7 @@ import { InstallService, systemClock, type Clock } from './install/service.js';
 import { TemplateRenderer } from './install/render.js';
 import { BootService } from './boot/service.js';
 import { createApp } from './http/app.js';
+import { leanRoutes } from './http/lean.js';
 import { createRegistry, installMetrics, type Registry } from './metrics.js';
 import { prepareWeb, startServers, type Subsystem, type SubsystemContext } from './subsystems.js';
 import { createServer as createHttpsServer } from 'node:https';
@@ -103,7 +104,8 @@ export class Daemon {
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });
     if (cfg.http.enabled) {
-      this.http = createServer(app);
+      // the hot boot routes (/assets, /boot.ipxe) are answered before express (src/http/lean.ts)
+      this.http = createServer(leanRoutes(app, { holder: this.holder, boot: this.boot, registry: this.registry, log }));
       // installers download large files slowly; don't cut them off
       this.http.requestTimeout = 0;
       this.http.keepAliveTimeout = 65_000;

@@ -6,7 +6,7 @@ import { normaliseMac } from '../config/holder.js';
 import type { Arch } from '../boot/types.js';
 
 // iPXE's ${buildarch}/${platform} when the script URL carries them (?arch=x86_64&platform=efi)
-function archFrom(platform: unknown, buildarch: unknown): Arch {
+export function archFrom(platform: unknown, buildarch: unknown): Arch {
   if (platform === 'efi') return buildarch === 'arm64' ? 'efi-arm64' : buildarch === 'i386' ? 'efi-ia32' : 'efi-x64';
   if (platform === 'pcbios') return 'bios';
   return 'unknown';
