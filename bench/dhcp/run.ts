@@ -5,7 +5,8 @@
 //   BENCH_RATES=500,2000,0 BENCH_SECONDS=8 node dist/bench/dhcp/run.js   (0 = as fast as possible)
 //   BENCH_ROUNDS=3 (rounds per rate, server order rotating; medians), BENCH_BASELINE=DIR (another
 //   built checkout's fleetboot measured alongside: before/after in one run),
-//   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (profile the fleetboot under test).
+//   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (profile the fleetboot under test),
+//   BENCH_SERVERS=fleetboot,kea-dhcp4 (a subset).
 // Ratios: leases/s against kea-dhcp4 (the goal: >= 0.9x at 2,000/s) and against dnsmasq.
 // fleetboot pays the daemon's per-packet costs: one info log line per decision, written
 // asynchronously to a file (the daemon's default level and writer), and an SQLite upsert into
@@ -135,7 +136,8 @@ async function main() {
   const results: Result[] = [];
   try {
     lab.setup([{ name: 'srv', addr: `${SRV}/16` }, { name: 'tool', addr: `${TOOL}/16` }]);
-    const servers = ['fleetboot', ...(baseline ? ['fb-baseline'] : []), 'dnsmasq', ...(haveKea ? ['kea-dhcp4'] : [])];
+    const only = process.env.BENCH_SERVERS?.split(','); // e.g. fleetboot,kea-dhcp4
+    const servers = ['fleetboot', ...(baseline ? ['fb-baseline'] : []), 'dnsmasq', ...(haveKea ? ['kea-dhcp4'] : [])].filter((x) => !only || only.includes(x));
     for (const rate of rates) {
       for (let round = 0; round < rounds; round++) {
         // rotate the order so a busy moment of the shared machine does not always hit one server
