@@ -1,6 +1,6 @@
 #!/bin/bash
 # Debian 12 packages fleetboot's tests and benchmarks talk to (real clients, peers, QEMU rig).
-# Services that some of these packages ship (tftpd-hpa, atftpd, apt-cacher-ng, kea) must not
+# Services that some of these packages ship (tftpd-hpa, atftpd, apt-cacher-ng, kea, nginx) must not
 # start on the host: policy-rc.d refuses every start while we install.
 # (busybox udhcpc comes from busybox-static: the udhcpc package needs busybox, which conflicts)
 set -euo pipefail
@@ -11,7 +11,7 @@ PKGS="ca-certificates git python3 make g++ sqlite3
   atftp tftp-hpa tftpd-hpa curl dhcping kea-admin kea-dhcp4-server wrk hyperfine nmap isc-dhcp-client
   chromium debootstrap apt-utils dpkg-dev apt-cacher-ng e2fsprogs zstd fuse2fs debian-archive-keyring
   fdisk kmod
-  ipmitool openipmi python3-sushy redfishtool openssh-server"
+  ipmitool openipmi python3-sushy redfishtool openssh-server nginx-light"
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
@@ -28,8 +28,11 @@ if [ ! -x /opt/fleetboot-peers/atftpd/usr/sbin/atftpd ]; then
   mkdir -p /opt/fleetboot-peers/atftpd && dpkg-deb -x "$d"/atftpd_*.deb /opt/fleetboot-peers/atftpd && rm -rf "$d"
 fi
 # the daemons must stay stopped: tests start their own copies inside namespaces
-for s in tftpd-hpa atftpd apt-cacher-ng kea-dhcp4-server isc-kea-dhcp4-server; do
+for s in tftpd-hpa atftpd apt-cacher-ng kea-dhcp4-server isc-kea-dhcp4-server nginx; do
   systemctl stop "$s" 2>/dev/null || service "$s" stop 2>/dev/null || true
 done
+# nginx (bench/http's peer, started by the bench on loopback with its own config) must not
+# come up on the host at boot either: its default site listens on 0.0.0.0:80
+systemctl disable nginx 2>/dev/null || update-rc.d nginx disable 2>/dev/null || true
 pkill -x in.tftpd 2>/dev/null || true; pkill -x atftpd 2>/dev/null || true; pkill -f apt-cacher-ng 2>/dev/null || true
 exit 0

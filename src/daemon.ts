@@ -15,6 +15,7 @@ import { InstallService, systemClock, type Clock } from './install/service.js';
 import { TemplateRenderer } from './install/render.js';
 import { BootService } from './boot/service.js';
 import { createApp } from './http/app.js';
+import { leanRoutes } from './http/lean.js';
 import { createRegistry, installMetrics, type Registry } from './metrics.js';
 import { bootDecisionMetrics, installDurationMetrics } from './install/metrics.js';
 import { prepareWeb, startServers, type Subsystem, type SubsystemContext } from './subsystems.js';
@@ -138,7 +139,8 @@ export class Daemon {
       },
     });
     if (cfg.http.enabled) {
-      this.http = createServer(serverOptions(cfg.http), app);
+      // the hot boot routes (/assets, /boot.ipxe) are answered before express (src/http/lean.ts)
+      this.http = createServer(serverOptions(cfg.http), leanRoutes(app, { holder: this.holder, boot: this.boot, registry: this.registry, log }));
       applyLimits(this.http, cfg.http, log.child({ subsystem: 'http' }));
       this.http.keepAliveTimeout = 65_000;
       await new Promise<void>((resolve, reject) => {

@@ -12,7 +12,7 @@ import { sep, resolve } from 'node:path';
 import { isResourceError } from './errors.js';
 
 export type JailResult =
-  | { ok: true; path: string; size: number; mtimeMs: number }
+  | { ok: true; path: string; size: number; mtimeMs: number; ino: number }
   | { ok: false; reason: 'invalid' | 'outside' | 'not-found' | 'not-file' | 'unavailable' };
 
 export function normaliseRequestPath(raw: string): string | null {
@@ -58,6 +58,6 @@ export class Jail {
       return { ok: false, reason: isResourceError(e) ? 'unavailable' : 'not-found' };
     }
     if (!st.isFile()) return { ok: false, reason: 'not-file' };
-    return { ok: true, path: real, size: st.size, mtimeMs: st.mtimeMs };
+    return { ok: true, path: real, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
   }
 }

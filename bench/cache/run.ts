@@ -8,11 +8,13 @@
 //     rounds with alternating order; wrk's socket errors and non-2xx answers are reported.
 // Prints per-round numbers, medians and fleetboot/apt-cacher-ng ratios. Needs no root
 // (apt-cacher-ng runs in the foreground on an unprivileged loopback port). Usage:
-//   bench/cache/run [--seconds 5] [--connections 32] [--clients 100] [--rounds 3]
+//   bench/cache/run [--seconds 5] [--connections 32] [--clients 100] [--rounds 3] [--baseline DIR]
+// --baseline DIR: another built checkout's cache measured alongside in the hit rounds
+// (before/after in one run). The load average is printed with every hit round.
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,6 +33,11 @@ const CONNS = arg('connections', 32);
 const CLIENTS = arg('clients', 100);
 const ROUNDS = arg('rounds', 3);
 const FB = 'fleetboot';
+const BL = 'fb-baseline';
+const BASELINE = (() => {
+  const i = process.argv.indexOf('--baseline');
+  return i > 0 ? process.argv[i + 1] : '';
+})();
 const ACNG = 'apt-cacher-ng';
 
 interface Wrk {
@@ -74,6 +81,11 @@ async function startUpstream(root: string, port: number) {
 
 /** A peer on a fresh directory: its base URL and how to stop it. */
 async function peer(name: string, dir: string, upstream: string): Promise<{ base: string; stop: () => Promise<unknown> }> {
+  if (name === BL) {
+    const h = (await import(join(BASELINE, 'dist/test/cache/harness.js'))) as { startCache: typeof startCache };
+    const fb = await h.startCache({ repos: [{ name: 'debian', url: upstream }] }, undefined, dir);
+    return { base: `${fb.base}/debian`, stop: () => fb.close() };
+  }
   if (name === FB) {
     const fb = await startCache({ repos: [{ name: 'debian', url: upstream }] }, undefined, dir);
     return { base: `${fb.base}/debian`, stop: () => fb.close() };
@@ -120,27 +132,33 @@ async function main() {
     await up.cmd('clear');
 
     console.log(`2) hits: wrk -t2 -c${CONNS} -d${SECONDS}s on a cached file, ${ROUNDS} interleaved rounds (order alternating), medians`);
-    const warm: Record<string, Awaited<ReturnType<typeof peer>>> = { [FB]: await peer(FB, join(root, 'hot-fb'), up.url), [ACNG]: await peer(ACNG, join(root, 'hot-acng'), up.url) };
+    const names = [FB, ...(BASELINE ? [BL] : []), ACNG];
+    const warm: Record<string, Awaited<ReturnType<typeof peer>>> = {};
+    for (const n of names) warm[n] = await peer(n, join(root, `hot-${n}`), up.url);
     try {
-      console.log(`${'cache'.padEnd(15)}${'file'.padEnd(14)}${'req/s'.padStart(10)}${'MB/s'.padStart(10)}${'sock.err'.padStart(10)}${'non-2xx'.padStart(10)}   per round req/s`);
+      console.log(`${'cache'.padEnd(15)}${'file'.padEnd(14)}${'req/s'.padStart(10)}${'MB/s'.padStart(10)}${'sock.err'.padStart(10)}${'non-2xx'.padStart(10)}   per round req/s (load avg)`);
       for (const f of [small, big]) {
-        const runs: Record<string, Wrk[]> = { [FB]: [], [ACNG]: [] };
-        for (const n of [FB, ACNG]) await burst(`${warm[n].base}/${f.path}`, f.sha256); // make sure it is cached
-        for (let i = 0; i < ROUNDS; i++) for (const n of order(i)) runs[n].push(await wrk(`${warm[n].base}/${f.path}`));
+        const runs: Record<string, (Wrk & { load: string })[]> = Object.fromEntries(names.map((n) => [n, []]));
+        for (const n of names) await burst(`${warm[n].base}/${f.path}`, f.sha256); // make sure it is cached
+        for (let i = 0; i < ROUNDS; i++) {
+          for (const n of names.map((_, k) => names[(k + i) % names.length])) {
+            const load = loadavg()[0].toFixed(2);
+            runs[n].push({ ...(await wrk(`${warm[n].base}/${f.path}`)), load });
+          }
+        }
         const res: Record<string, number> = {};
-        for (const n of [FB, ACNG]) {
+        for (const n of names) {
           const rs = runs[n];
           res[n] = median(rs.map((r) => r.rps));
           const errs = rs.reduce((a, r) => a + r.socketErrors, 0);
           const non2xx = rs.reduce((a, r) => a + r.non2xx, 0);
-          console.log(`${n.padEnd(15)}${`${f.pkg} ${Math.round(f.size / 1024)}K`.padEnd(14)}${fmt(res[n])}${fmt(median(rs.map((r) => r.mbps)))}${fmt(errs, 0)}${fmt(non2xx, 0)}   ${rs.map((r) => r.rps.toFixed(0)).join(' ')}`);
+          console.log(`${n.padEnd(15)}${`${f.pkg} ${Math.round(f.size / 1024)}K`.padEnd(14)}${fmt(res[n])}${fmt(median(rs.map((r) => r.mbps)))}${fmt(errs, 0)}${fmt(non2xx, 0)}   ${rs.map((r) => `${r.rps.toFixed(0)} (${r.load})`).join(' ')}`);
           if (errs || non2xx) console.log(`  WARNING: ${n} had ${errs} socket errors and ${non2xx} non-2xx answers on ${f.pkg}: its numbers are suspect`);
         }
-        console.log(`ratio fleetboot/apt-cacher-ng (${f.pkg}, median req/s): ${(res[FB] / res[ACNG]).toFixed(2)}`);
+        console.log(`ratio fleetboot/apt-cacher-ng (${f.pkg}, median req/s): ${(res[FB] / res[ACNG]).toFixed(2)}${BASELINE ? `; baseline/apt-cacher-ng ${(res[BL] / res[ACNG]).toFixed(2)}` : ''}`);
       }
     } finally {
-      await warm[FB].stop();
-      await warm[ACNG].stop();
+      for (const n of names) await warm[n].stop();
     }
   } finally {
     await up.stop();

@@ -8,6 +8,7 @@ import type { InstallService, Clock } from '../install/service.js';
 import { buildContext, type TemplateRenderer } from '../install/render.js';
 import { decideBoot } from './decide.js';
 import { imageBootFacts } from '../installer/boot-facts.js';
+import { TurnBatch } from '../store/turn-batch.js';
 import type { BootAnswer, BootHost, ClassifiedClient } from './types.js';
 import { ipxeChainScript, ipxeInstallScript, ipxeLocalScript, pxelinuxInstall, pxelinuxLocal } from './ipxe.js';
 
@@ -20,6 +21,8 @@ export interface BootResult {
 export class BootService {
   /** told every decision (metrics: fleetboot_boot_decisions_total); set by the daemon */
   onDecision?: (answer: BootAnswer, client: ClassifiedClient) => void;
+  /** /boot.ipxe decisions of one event-loop turn share one SQLite commit (turn-batch.ts) */
+  private readonly turn: TurnBatch;
 
   constructor(
     private readonly holder: ConfigHolder,
@@ -28,7 +31,14 @@ export class BootService {
     private readonly renderer: () => TemplateRenderer,
     private readonly log: Logger,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.turn = new TurnBatch((fn) => this.store.transaction(fn));
+  }
+
+  /** ipxe() batched with the other requests of this turn; settles after its writes committed */
+  ipxeBatched(client: ClassifiedClient): Promise<BootResult> {
+    return this.turn.run(() => this.ipxe(client));
+  }
 
   private bootHost(rh: ResolvedHost): BootHost {
     const b: BootHost = { name: rh.host.name, role: rh.roleName, kernel: rh.role.kernel, initrd: rh.role.initrd, cmdline: rh.role.cmdline };

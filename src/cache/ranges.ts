@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import { writeRange } from '../http/send-range.js';
 
 export interface ByteRange {
   start: number;
@@ -56,25 +57,10 @@ export function ifRangeAllows(ifRange: string | undefined, etag: string, lastMod
   return v === lastModified;
 }
 
-function pipeRange(fh: FileHandle, res: ServerResponse, r: ByteRange, onBytes: (n: number) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // the client may have gone while the file was being opened: its 'close' has fired already
-    if (res.destroyed) return reject(new Error('client went away'));
-    // 512 KiB reads: a third more hit throughput on large .debs than 256 KiB (bench/cache), at
-    // most that much buffered per client
-    const s = fh.createReadStream({ start: r.start, end: r.end, autoClose: false, highWaterMark: 512 * 1024 });
-    s.on('data', (c) => {
-      onBytes((c as Buffer).length);
-      if (!res.write(c)) {
-        s.pause();
-        res.once('drain', () => s.resume());
-      }
-    });
-    s.on('end', () => (res.off('close', onClose), resolve()));
-    s.on('error', (e) => (res.off('close', onClose), reject(e)));
-    const onClose = () => (s.destroy(), reject(new Error('client went away')));
-    res.once('close', onClose);
-  });
+/** One range of the file to res from reusable buffers (src/http/send-range.ts); rejects when
+ *  the client went away, so the caller destroys rather than ends the response. */
+async function pipeRange(fh: FileHandle, res: ServerResponse, r: ByteRange, onBytes: (n: number) => void): Promise<void> {
+  if (!(await writeRange(fh, res, r.start, r.end, onBytes))) throw new Error('client went away');
 }
 
 /** Sends the body (whole file, one range or multipart) from an open descriptor, then closes it. */

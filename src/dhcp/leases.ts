@@ -26,6 +26,13 @@ export interface LeaseStore {
   list(): Lease[];
   /** deletes rows that expired before `before`; returns how many */
   purge(before: number): number;
+  /**
+   * Runs fn as one unit of durability: everything it writes (leases, and anything else on the
+   * same database, e.g. discovered MACs) is committed together when it returns, or not at all
+   * when it throws. The DHCP server handles a whole event-loop turn of packets inside one
+   * batch and sends their replies only after it returned (docs/performance.md).
+   */
+  batch<T>(fn: () => T): T;
 }
 
 interface Row {
@@ -124,6 +131,12 @@ export class SqliteLeaseStore implements LeaseStore {
   purge(before: number): number {
     return this.offers.purge(before) + this.q.purge.run(before).changes;
   }
+
+  batch<T>(fn: () => T): T {
+    // one commit for the batch: with WAL + synchronous=NORMAL a commit is one WAL append, and
+    // committed means it survives the process being killed (not a power cut: see db.ts)
+    return this.db.transaction(fn)();
+  }
 }
 
 /** In-memory store (tests, and the offer overlay above); indexed by address and by MAC. */
@@ -166,6 +179,10 @@ export class MemoryLeaseStore implements LeaseStore {
 
   list(): Lease[] {
     return [...this.rows.values()].sort((a, b) => ipToNum(a.ip) - ipToNum(b.ip)).map((l) => ({ ...l }));
+  }
+
+  batch<T>(fn: () => T): T {
+    return fn();
   }
 
   purge(before: number): number {

@@ -1,11 +1,12 @@
 // Serves boot assets (kernels, initrds, loaders) with ETag, conditional requests and single
 // byte ranges. iPXE and curl resume and probe with Range; UEFI HTTP boot issues HEAD first.
 // Every path goes through the realpath Jail: no "..", no encoded traversal, no symlink escape.
-import { createReadStream } from 'node:fs';
+// The jail's verdicts, stats and small files' bytes are kept between requests (asset-cache.ts).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
-import { Jail } from '../jail.js';
-import { isResourceError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { logPath, type Logger } from '../log.js';
+import { AssetCache } from './asset-cache.js';
+import { sendRange } from './send-range.js';
 
 export function etagOf(size: number, mtimeMs: number): string {
   return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
@@ -35,63 +36,79 @@ export function parseRange(header: string | undefined, size: number): { start: n
 }
 
 export function assetsHandler(getRoot: () => string, log: Logger) {
-  let jail: Jail | undefined;
+  let cache: AssetCache | undefined;
   return async (req: Request, res: Response): Promise<void> => {
     const root = getRoot();
-    if (!jail || jail.root !== root) jail = new Jail(root);
+    if (!cache || cache.root !== root) cache = new AssetCache(root);
     // express has already percent-decoded params; req.params.path is the list of segments
     const raw = ([] as string[]).concat((req.params as Record<string, string | string[]>).path ?? []).join('/');
-    const r = await jail.resolve(raw);
-    if (!r.ok) {
-      if (r.reason === 'unavailable') {
-        log.warn({ ip: req.ip, path: req.originalUrl }, 'asset request: out of descriptors or memory, answered 503');
-        res.status(503).set('Retry-After', '5').type('text/plain').send('server busy, try again\n');
-        return;
-      }
-      if (r.reason === 'invalid' || r.reason === 'outside') log.warn({ ip: req.ip, path: req.originalUrl, reason: r.reason }, 'asset request refused');
-      res.status(404).type('text/plain').send('not found\n');
-      return;
-    }
-    const etag = etagOf(r.size, r.mtimeMs);
-    res.setHeader('ETag', etag);
-    res.setHeader('Last-Modified', new Date(r.mtimeMs).toUTCString());
-    res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('Cache-Control', 'public, max-age=300');
-    res.type('application/octet-stream');
-    const inm = req.headers['if-none-match'];
-    if (inm && (inm === '*' || inm.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(etag))) {
-      res.status(304).end();
-      return;
-    }
-    let range = parseRange(req.headers.range, r.size);
-    const ifRange = req.headers['if-range'];
-    if (range && ifRange && ifRange !== etag) range = null; // changed since: send it all
-    if (range === 'unsatisfiable') {
-      res.setHeader('Content-Range', `bytes */${r.size}`);
-      res.status(416).end();
-      return;
-    }
-    const start = range ? range.start : 0;
-    const end = range ? range.end : r.size - 1;
-    if (range) {
-      res.status(206);
-      res.setHeader('Content-Range', `bytes ${start}-${end}/${r.size}`);
-    }
-    res.setHeader('Content-Length', String(r.size === 0 ? 0 : end - start + 1));
-    if (req.method === 'HEAD' || r.size === 0) {
-      res.end();
-      return;
-    }
-    const stream = createReadStream(r.path, { start, end, highWaterMark: 256 * 1024 });
-    stream.on('error', (e) => {
-      log.error({ err: e, path: r.path }, 'asset read failed');
-      // failing to open (out of descriptors) happens before any byte: say "try again"
-      if (!res.headersSent && isResourceError(e)) {
-        res.removeHeader('Content-Length');
-        return void res.status(503).set('Retry-After', '5').type('text/plain').send('server busy, try again\n');
-      }
-      res.destroy(e);
-    });
-    stream.pipe(res);
+    await serveAsset(cache, raw, req, res, log);
   };
+}
+
+/** Answers one asset request from the cache's entry (see asset-cache.ts for what is kept). */
+export async function serveAsset(cache: AssetCache, raw: string, req: IncomingMessage, res: ServerResponse, log: Logger, retried = false): Promise<void> {
+  const r = await cache.lookup(raw);
+  if (!r.ok) {
+    if (r.reason === 'unavailable') {
+      // out of descriptors or memory is not "no such file": firmware must retry, not give up
+      log.warn({ ip: (req as Partial<Request>).ip ?? req.socket.remoteAddress, path: logPath(req.url ?? '') }, 'asset request: out of descriptors or memory, answered 503');
+      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5' }).end('server busy, try again\n');
+      return;
+    }
+    if (r.reason === 'invalid' || r.reason === 'outside') log.warn({ ip: (req as Partial<Request>).ip ?? req.socket.remoteAddress, path: logPath(req.url ?? ''), reason: r.reason }, 'asset request refused');
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '10' }).end('not found\n');
+    return;
+  }
+  const e = r.entry;
+  const etag = etagOf(e.size, e.mtimeMs);
+  const headers: Record<string, string> = {
+    ETag: etag,
+    'Last-Modified': new Date(e.mtimeMs).toUTCString(),
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'public, max-age=300',
+    'Content-Type': 'application/octet-stream',
+  };
+  const inm = req.headers['if-none-match'];
+  if (inm && (inm === '*' || inm.split(',').map((s) => s.trim().replace(/^W\//, '')).includes(etag))) {
+    res.writeHead(304, headers).end();
+    return;
+  }
+  let range = parseRange(req.headers.range, e.size);
+  const ifRange = req.headers['if-range'];
+  if (range && ifRange && ifRange !== etag) range = null; // changed since: send it all
+  if (range === 'unsatisfiable') {
+    headers['Content-Range'] = `bytes */${e.size}`;
+    res.writeHead(416, headers).end();
+    return;
+  }
+  const start = range ? range.start : 0;
+  const end = range ? range.end : e.size - 1;
+  if (range) headers['Content-Range'] = `bytes ${start}-${end}/${e.size}`;
+  headers['Content-Length'] = String(e.size === 0 ? 0 : end - start + 1);
+  const status = range ? 206 : 200;
+  if (req.method === 'HEAD' || e.size === 0) {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  if (e.body) {
+    res.writeHead(status, headers).end(range ? e.body.subarray(start, end + 1) : e.body);
+    return;
+  }
+  const fh = await cache.openChecked(raw, e);
+  if (!fh) {
+    // replaced since it was resolved: look it up afresh (once; a file that keeps changing
+    // under us is a 503 rather than a loop)
+    if (!retried) return serveAsset(cache, raw, req, res, log, true);
+    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' }).end('asset changing, retry\n');
+    return;
+  }
+  try {
+    res.writeHead(status, headers);
+    await sendRange(fh, res, start, end);
+  } catch (err) {
+    log.error({ err, path: e.path }, 'asset read failed');
+  } finally {
+    await fh.close().catch(() => {});
+  }
 }

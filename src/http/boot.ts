@@ -6,7 +6,7 @@ import { normaliseMac } from '../config/holder.js';
 import type { Arch } from '../boot/types.js';
 
 // iPXE's ${buildarch}/${platform} when the script URL carries them (?arch=x86_64&platform=efi)
-function archFrom(platform: unknown, buildarch: unknown): Arch {
+export function archFrom(platform: unknown, buildarch: unknown): Arch {
   if (platform === 'efi') return buildarch === 'arm64' ? 'efi-arm64' : buildarch === 'i386' ? 'efi-ia32' : 'efi-x64';
   if (platform === 'pcbios') return 'bios';
   return 'unknown';
@@ -14,13 +14,14 @@ function archFrom(platform: unknown, buildarch: unknown): Arch {
 
 export function bootRouter(boot: BootService): Router {
   const r = express.Router();
-  r.get('/boot.ipxe', (req, res) => {
+  r.get('/boot.ipxe', async (req, res) => {
     const mac = normaliseMac(String(req.query.mac ?? ''));
     if (!mac) {
       res.status(400).type('text/plain').send('#!ipxe\necho fleetboot: missing or malformed ?mac=\nexit\n');
       return;
     }
-    const { script } = boot.ipxe({ mac, arch: archFrom(req.query.platform, req.query.buildarch), kind: 'ipxe', via: 'http', ip: req.ip });
+    // batched: the answer leaves once this turn's writes (discovered, boot events) committed
+    const { script } = await boot.ipxeBatched({ mac, arch: archFrom(req.query.platform, req.query.buildarch), kind: 'ipxe', via: 'http', ip: req.ip });
     if (script === null) {
       res.status(404).type('text/plain').send('not found\n');
       return;

@@ -187,9 +187,17 @@ export class RunStore {
     return this.db.prepare('SELECT 1 FROM reinstall_marks WHERE host = ?').get(host) !== undefined;
   }
 
+  /** statements prepared once: preparing costs more than running (docs/performance.md) */
+  private readonly stmts = new Map<string, ReturnType<DB['prepare']>>();
+  private prep(sql: string): ReturnType<DB['prepare']> {
+    let s = this.stmts.get(sql);
+    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
   recordDiscovered(d: { mac: string; now: number; ip?: string; arch?: string; client?: string; via: string }): void {
-    this.db
-      .prepare(`INSERT INTO discovered (mac, first_seen, last_seen, seen_count, ip, arch, client, via) VALUES (@mac, @now, @now, 1, @ip, @arch, @client, @via)
+    this
+      .prep(`INSERT INTO discovered (mac, first_seen, last_seen, seen_count, ip, arch, client, via) VALUES (@mac, @now, @now, 1, @ip, @arch, @client, @via)
                 ON CONFLICT(mac) DO UPDATE SET last_seen = @now, seen_count = seen_count + 1,
                   ip = COALESCE(@ip, ip), arch = COALESCE(@arch, arch), client = COALESCE(@client, client), via = @via`)
       .run({ mac: d.mac, now: d.now, ip: d.ip ?? null, arch: d.arch ?? null, client: d.client ?? null, via: d.via });

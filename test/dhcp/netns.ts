@@ -192,9 +192,12 @@ export interface Served {
 }
 
 /** Starts fixtures/serve-dhcp.js inside a lab node and waits until it is bound. */
-export async function serveDhcp(lab: Lab, node: string, spec: { db: string; logFile?: string } & Record<string, unknown>): Promise<Served> {
+/** `script`: another build's serve-dhcp.js (bench/dhcp --baseline) */
+export async function serveDhcp(lab: Lab, node: string, spec: { db: string; logFile?: string } & Record<string, unknown>, script = fixture('serve-dhcp')): Promise<Served> {
   const logFile = spec.logFile ?? `${spec.db}.${Date.now()}.log`;
-  const proc = lab.spawn(node, process.execPath, [fixture('serve-dhcp'), JSON.stringify({ ...spec, logFile })]);
+  // BENCH_NODE_ARGS: extra node flags for the server under test (bench/dhcp: --cpu-prof ...)
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = lab.spawn(node, process.execPath, [...nodeArgs, script, JSON.stringify({ ...spec, logFile })]);
   const out = new LogFile(logFile);
   const err = new Lines(proc.stderr!);
   await Promise.race([

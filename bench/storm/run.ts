@@ -1,0 +1,170 @@
+// Boot storm: a datacentre power event as fleetboot sees it. All at once, against one daemon
+// (`fleetboot serve`, own process, production logger at info to a file):
+//  - C iPXE clients GET /boot.ipxe?mac=... on fresh connections (most MACs unknown: each is
+//    recorded in `discovered`; M are hosts marked for reinstall: their answer issues a token
+//    and records the boot), and every marked client then fetches its kernel and initrd;
+//  - T TFTP clients (atftp, real processes, launched from a helper process: tftp-clients.ts)
+//    fetch a 96 KiB loader.
+// Checks every client was served (status, Content-Length, bytes), prints p50/p99/max of the
+// /boot.ipxe answers and the daemon's peak RSS (VmHWM). Rounds alternate between builds when
+// --baseline DIR names another built checkout (before/after in one run); medians of rounds.
+//   bench/storm/run [--clients 500] [--marked 50] [--tftp 200] [--rounds 3] [--baseline DIR]
+// Bounded: every request times out after 60 s, every atftp after 60 s.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { arg, load, median, percentile, startFleetboot, type Fleetboot } from '../lib.js';
+
+const CLIENTS = arg('clients', 500);
+const MARKED = arg('marked', 50);
+const TFTP = arg('tftp', 200);
+const ROUNDS = arg('rounds', 3);
+const BASELINE = arg('baseline', '');
+const PROFILE = arg('profile', '');
+const TIMEOUT_MS = 60_000;
+const here = dirname(fileURLToPath(import.meta.url));
+
+const KERNEL = randomBytes(4 * 1024 * 1024);
+const INITRD = randomBytes(16 * 1024 * 1024);
+const LOADER = randomBytes(96 * 1024);
+
+const hex = (n: number) => n.toString(16).padStart(2, '0');
+const markedMac = (i: number) => `52:54:00:01:${hex(i >> 8)}:${hex(i & 255)}`;
+const unknownMac = (i: number) => `52:54:00:99:${hex(i >> 8)}:${hex(i & 255)}`;
+
+function inventory(): string {
+  const hosts = Array.from({ length: MARKED }, (_, i) => `  - { name: m${i}, macs: ["${markedMac(i)}"], roles: [r] }`);
+  return `roles:\n  r:\n    kernel: r/vmlinuz\n    initrd: r/initrd.img\n    cmdline: "console=ttyS0 fb.cb={{ urls.progress }}"\n    template: t.cfg\nhosts:\n${hosts.join('\n') || '  []'}\n`;
+}
+
+interface Got { status: number; bytes: number; length: number; ms: number; body?: string }
+
+/** GET on a fresh connection (a booting machine has no keep-alive to reuse). */
+function get(url: string, keepBody: boolean): Promise<Got> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: TIMEOUT_MS }, (res) => {
+      let bytes = 0;
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => ((bytes += c.length), keepBody && parts.push(c)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, length: Number(res.headers['content-length'] ?? -1), ms: performance.now() - t0, body: keepBody ? Buffer.concat(parts).toString() : undefined }));
+      res.on('error', () => resolve({ status: -1, bytes, length: -1, ms: performance.now() - t0 }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: -1, bytes: 0, length: -1, ms: performance.now() - t0 }));
+  });
+}
+
+/** the TFTP clients, launched from their own process (tftp-clients.ts) */
+function tftpClients(port: number, dir: string): Promise<number> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(here, 'tftp-clients.js'), String(port), String(TFTP), dir, String(LOADER.length)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (c) => (out += c));
+    p.on('exit', () => {
+      try {
+        resolve((JSON.parse(out) as { ok: number }).ok);
+      } catch {
+        resolve(0);
+      }
+    });
+  });
+}
+
+interface Round { build: string; p50: number; p99: number; max: number; ipxeOk: number; installOk: number; tftpOk: number; allMs: number; rssMb: number; load: string }
+
+async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> {
+  const l = load();
+  const t0 = performance.now();
+  // the unknown and the marked interleaved, as a real storm would be
+  const step = Math.max(1, Math.floor(CLIENTS / Math.max(1, MARKED)));
+  const macs = Array.from({ length: CLIENTS }, (_, i) => (i % step === 0 && i / step < MARKED ? markedMac(i / step) : unknownMac(i)));
+  const tftp = tftpClients(fb.tftpPort, dir);
+  const clients = macs.map(async (mac) => {
+    const r = await get(`${fb.base}/boot.ipxe?mac=${encodeURIComponent(mac)}`, true);
+    const ok = r.status === 200 && r.body?.startsWith('#!ipxe') === true && r.bytes === r.length;
+    let install: boolean | undefined;
+    const k = /^kernel (\S+)/m.exec(r.body ?? '')?.[1];
+    const i = /^initrd (\S+)/m.exec(r.body ?? '')?.[1];
+    if (mac.startsWith('52:54:00:01')) {
+      install = false;
+      if (k && i) {
+        const kr = await get(k, false);
+        const ir = await get(i, false);
+        install = kr.status === 200 && kr.bytes === KERNEL.length && ir.status === 200 && ir.bytes === INITRD.length;
+      }
+    }
+    return { ms: r.ms, ok, install };
+  });
+  const res = await Promise.all(clients);
+  const tftpOk = await tftp;
+  const allMs = performance.now() - t0;
+  const ms = res.map((r) => r.ms);
+  return {
+    build,
+    p50: percentile(ms, 50),
+    p99: percentile(ms, 99),
+    max: Math.max(...ms),
+    ipxeOk: res.filter((r) => r.ok).length,
+    installOk: res.filter((r) => r.install).length,
+    tftpOk,
+    allMs,
+    rssMb: fb.peakRssKb() / 1024,
+    load: l,
+  };
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-bench-storm-'));
+  const builds = [{ name: 'fleetboot', root: undefined as string | undefined }];
+  if (BASELINE) builds.push({ name: 'fb-baseline', root: BASELINE });
+  const rounds: Round[] = [];
+  console.log(`storm: ${CLIENTS} iPXE clients at once (${MARKED} marked: + kernel ${KERNEL.length >> 20} MiB + initrd ${INITRD.length >> 20} MiB), ${TFTP} atftp clients (${LOADER.length >> 10} KiB); ${ROUNDS} rounds`);
+  console.log(`${'round'.padEnd(6)}${'build'.padEnd(13)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'iPXE ok'.padStart(9)}${'install'.padStart(9)}${'TFTP ok'.padStart(9)}${'all s'.padStart(7)}${'RSS MB'.padStart(8)}   load avg`);
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      const order = i % 2 === 0 ? builds : [...builds].reverse();
+      for (const b of order) {
+        const d = join(dir, `${b.name}-${i}`);
+        // a fresh daemon and database per round: the marks are new, `discovered` starts empty
+        const fb = await startFleetboot({
+          root: b.root, dir: d, inventory: inventory(), tftp: true,
+          assets: { 'r/vmlinuz': KERNEL, 'r/initrd.img': INITRD, 'undionly.kpxe': LOADER },
+          mark: Array.from({ length: MARKED }, (_, k) => `m${k}`),
+          nodeArgs: PROFILE && b.name === 'fleetboot' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [],
+        });
+        try {
+          const r = await storm(fb, b.name, d);
+          rounds.push(r);
+          console.log(`${String(i + 1).padEnd(6)}${b.name.padEnd(13)}${r.p50.toFixed(0).padStart(8)}${r.p99.toFixed(0).padStart(8)}${r.max.toFixed(0).padStart(8)}${`${r.ipxeOk}/${CLIENTS}`.padStart(9)}${`${r.installOk}/${MARKED}`.padStart(9)}${`${r.tftpOk}/${TFTP}`.padStart(9)}${(r.allMs / 1000).toFixed(1).padStart(7)}${r.rssMb.toFixed(0).padStart(8)}   ${r.load}`);
+        } finally {
+          await fb.stop();
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const med: Record<string, Round> = {};
+  for (const b of builds) {
+    const rs = rounds.filter((r) => r.build === b.name);
+    const m = (k: keyof Round) => median(rs.map((r) => r[k] as number));
+    med[b.name] = { ...rs[0], p50: m('p50'), p99: m('p99'), max: m('max'), allMs: m('allMs'), rssMb: m('rssMb') };
+    const allServed = rs.every((r) => r.ipxeOk === CLIENTS && r.installOk === MARKED && r.tftpOk === TFTP);
+    console.log(`median ${b.name}: /boot.ipxe p50 ${m('p50').toFixed(0)} ms, p99 ${m('p99').toFixed(0)} ms; peak RSS ${m('rssMb').toFixed(0)} MB; all served in every round: ${allServed ? 'yes' : 'NO'}`);
+  }
+  if (BASELINE) console.log(`ratio fleetboot/baseline (median): p50 ${(med.fleetboot.p50 / med['fb-baseline'].p50).toFixed(2)}, p99 ${(med.fleetboot.p99 / med['fb-baseline'].p99).toFixed(2)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

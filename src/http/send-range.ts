@@ -1,0 +1,66 @@
+// Sending a byte range of an open file to an HTTP response from reusable buffers. Node has
+// no sendfile; fs.createReadStream allocates a fresh buffer per read (256-512 KiB here), which
+// for large files means new memory to fault in and collect for every chunk. Here each
+// response alternates two pooled buffers: one is being written while the next chunk is read
+// into the other (docs/performance.md). Used by /assets and the package cache's hits.
+import type { FileHandle } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+
+const CHUNK = 512 * 1024;
+/** buffers kept for reuse at most (16 MiB); more are allocated under load and collected */
+const POOL_MAX = 32;
+const pool: Buffer[] = [];
+const take = () => pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+const give = (b: Buffer) => void (pool.length < POOL_MAX && pool.push(b));
+
+/**
+ * Writes bytes start..end (inclusive) of fh to res; does not end it. A buffer handed to
+ * res.write() belongs to the socket until its write callback, so it is reused only after.
+ * Waits for 'drain' when the socket's buffer is full. Resolves true when every byte was
+ * written and called back, false when the client went away first; rejects on a read error
+ * or a file shorter than `end`. Never closes fh.
+ */
+export async function writeRange(fh: FileHandle, res: ServerResponse, start: number, end: number, onBytes?: (n: number) => void): Promise<boolean> {
+  if (res.destroyed) return false;
+  const bufs = [take(), take()];
+  const inFlight: (Promise<unknown> | null)[] = [null, null];
+  let gone = false;
+  let reuse = false;
+  let onClose!: () => void;
+  // a destroyed socket may never call back a pending write: every wait races the close
+  const closed = new Promise<void>((r) => (onClose = () => ((gone = true), r())));
+  res.once('close', onClose);
+  try {
+    let pos = start;
+    for (let i = 0; pos <= end && !gone; i ^= 1) {
+      if (inFlight[i]) await Promise.race([inFlight[i], closed]);
+      if (gone) break;
+      const { bytesRead } = await fh.read(bufs[i], 0, Math.min(CHUNK, end - pos + 1), pos);
+      if (bytesRead === 0) throw new Error(`file shorter than expected (at byte ${pos})`);
+      pos += bytesRead;
+      onBytes?.(bytesRead);
+      const chunk = bytesRead === CHUNK ? bufs[i] : bufs[i].subarray(0, bytesRead);
+      let ok = true;
+      inFlight[i] = new Promise((r) => {
+        ok = res.write(chunk, r);
+      });
+      if (!ok && !gone) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
+    }
+    if (!gone) await Promise.race([Promise.all(inFlight), closed]);
+    reuse = !gone; // every write called back: the socket holds neither buffer any more
+    return !gone;
+  } finally {
+    res.off('close', onClose);
+    if (reuse) bufs.forEach(give);
+  }
+}
+
+/** writeRange, then ends the response; destroys it (and rethrows) on a read error. */
+export async function sendRange(fh: FileHandle, res: ServerResponse, start: number, end: number): Promise<void> {
+  try {
+    if (await writeRange(fh, res, start, end)) res.end();
+  } catch (e) {
+    res.destroy(e as Error);
+    throw e;
+  }
+}
