@@ -36,11 +36,13 @@ Loads the configuration file and inventory and reports every error (exit 1) and 
     const { loaded } = r;
     const c = loaded.config;
     if (json) {
-      console.log(JSON.stringify({ ok: true, hosts: c.hosts.length, roles: Object.keys(c.roles).length, files: loaded.files, warnings: loaded.warnings.map(formatError), errors: [] }, null, 2));
+      console.log(JSON.stringify({ ok: true, empty: c.hosts.length === 0, hosts: c.hosts.length, roles: Object.keys(c.roles).length, files: loaded.files, warnings: loaded.warnings.map(formatError), errors: [] }, null, 2));
       return 0;
     }
     for (const w of loaded.warnings) console.error(`warning: ${formatError(w)}`);
-    console.log(`ok: ${c.hosts.length} hosts, ${Object.keys(c.roles).length} roles (${loaded.files.join(', ') || 'embedded demo'})`);
+    // 0 hosts is valid (`hosts: []`) but never "ok" at a glance: it installs nothing
+    if (!c.hosts.length) console.error('warning: the inventory has no hosts: no machine will be installed (a running daemon holds a reload to 0 hosts until `fleetboot reload --confirm-shrink`)');
+    console.log(`${c.hosts.length ? 'ok' : 'valid but EMPTY'}: ${c.hosts.length} hosts, ${Object.keys(c.roles).length} roles (${loaded.files.join(', ') || 'embedded demo'})`);
     return 0;
   },
 };

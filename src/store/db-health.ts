@@ -99,5 +99,23 @@ export function trackWrites(db: DB, file: string): StoreHealth {
       throw e;
     }
   }) as typeof db.exec;
+  // a batched write (store/turn-batch.ts) fails at COMMIT, which better-sqlite3's transaction
+  // wrapper runs itself: watch the wrapper too, or a full disk would pass for healthy
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...a: unknown[]) => unknown) => {
+    const t = transaction(fn) as unknown as Record<string, (...a: unknown[]) => unknown> & ((...a: unknown[]) => unknown);
+    const watch = (call: (...a: unknown[]) => unknown) => (...a: unknown[]) => {
+      try {
+        return call(...a);
+      } catch (e) {
+        health.failed(e);
+        throw e;
+      }
+    };
+    const wrapped = watch(t) as typeof t;
+    for (const k of ['deferred', 'immediate', 'exclusive'] as const) wrapped[k] = watch(t[k]);
+    wrapped.default = wrapped;
+    return wrapped;
+  }) as unknown as typeof db.transaction;
   return health;
 }

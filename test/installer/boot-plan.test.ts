@@ -79,7 +79,10 @@ test('decideBoot: image roles get the installer env only with an image and the e
 });
 
 test('marked image host: refused while there is no image, then the installer with the plan URL; the plan over curl', async () => {
-  d.installs.mark(['web-01'], 'test');
+  // marking is refused without an image (src/boot/missing.ts); forced, the boot decision still
+  // refuses to start an installer that has nothing to write
+  assert.equal(d.installs.mark(['web-01'], 'test')[0].ok, false);
+  d.installs.mark(['web-01'], 'test', { force: true });
   // no image, no installer env: local boot, the mark stays, the timeline says why
   let script = await curl(`${base}/boot.ipxe?mac=${MAC}`);
   assert.match(script, /local boot \(role img has no image yet/);
