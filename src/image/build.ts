@@ -18,7 +18,7 @@ import type { BuildMirror } from './mirror.js';
 export const BUILD_STEPS = ['debootstrap', 'configure', 'mkfs', 'compress', 'finish'] as const;
 export type BuildStep = (typeof BUILD_STEPS)[number];
 // share of the whole bar per step (measured: debootstrap dominates, then zstd)
-const WEIGHT: Record<BuildStep, number> = { debootstrap: 70, configure: 2, mkfs: 8, compress: 19, finish: 1 };
+const WEIGHT: Record<BuildStep, number> = { debootstrap: 80, configure: 1, mkfs: 11, compress: 7, finish: 1 };
 
 export interface BuildProgress {
   step: BuildStep;

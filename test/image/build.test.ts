@@ -116,7 +116,7 @@ test('image build: debootstrap through the cache, ext4+zstd, identity scrubbed, 
     assert.equal(m2.id, m.id);
     assert.equal(m2.sha256, m.sha256);
     const list = JSON.parse((await run(process.execPath, [cli, '--config', cfg, 'image', 'list', '--json'], { env: cliEnv })).stdout) as { roles: { role: string; state: string; images: ImageManifest[] }[] };
-    assert.deepEqual(list.roles.map((r) => [r.role, r.state, r.images.map((i) => i.id)]), [['debian-12-image', 'ready', [m.id]]]);
+    assert.deepEqual(list.roles.map((r) => [r.role, r.state, r.images.map((i) => i.id)]), [['broken', 'none', []], ['debian-12-image', 'ready', [m.id]]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
