@@ -2,8 +2,9 @@
 // (webConfig.loginMaxAttempts per loginWindowSeconds, then 429 even for the right password,
 // so guessing cannot continue behind a lucky hit); an attempt is counted before its hash runs,
 // and hashes run through a bounded gate (hash-gate.ts). A failed attempt's user name is
-// recorded only when it names a user: otherwise it may be a password typed into the wrong field. JSON clients get JSON error bodies. The
-// HTML forms carry a pre-session CSRF token (csrf.ts): no login CSRF.
+// recorded only when it names a user: otherwise it may be a password typed into the wrong
+// field. JSON clients get JSON error bodies. The HTML forms carry a pre-session CSRF token
+// (csrf.ts): no login CSRF.
 import express, { type Request, type Response, type Router } from 'express';
 import { errorBody } from '../errors.js';
 import type { WebContext } from './index.js';
