@@ -118,7 +118,9 @@ export function apiRouter(deps: ApiDeps): Router {
     const runId = runParam(req.query.run);
     if (runId !== undefined) {
       const run = runOf(d.host.name, runId);
-      res.json({ ...d, run: publicRun(run), events: deps.store.events({ runId, limit: 5000 }) });
+      // the first 5000; `eventsNext` continues on the paged events endpoint (never cut silently)
+      const page = eventsPage(deps.store, `/api/v1/hosts/${encodeURIComponent(d.host.name)}/events`, runId, { limit: '5000' });
+      res.json({ ...d, run: publicRun(run), events: page.events, eventsNext: page.next });
       return;
     }
     res.json(d);

@@ -88,6 +88,10 @@ test('events API: ?limit= pages with a `next` link through every row of a long r
     assert.equal(new Set(ids).size, total, 'no row twice');
     assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in id order');
     assert.equal(pages, Math.ceil(total / 1000), 'default page of 1000');
+    // the host view of one run shows the first 5000 and links the rest
+    const view = (await (await fetch(`${base}/api/v1/hosts/gamma?run=${runId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { events: { id: number }[]; eventsNext: string };
+    assert.equal(view.events.length, 5000);
+    assert.equal(view.eventsNext, `/api/v1/hosts/gamma/events?run=${runId}&after=${view.events[4999].id}&limit=5000`);
     // an explicit page size, and bad values
     const small = (await (await fetch(`${base}/api/v1/hosts/gamma/events?limit=7`, { headers: { authorization: `Bearer ${token}` } })).json()) as { events: unknown[]; next: string };
     assert.equal(small.events.length, 7);
