@@ -39,10 +39,13 @@ test('every command the scripts run is a busybox applet or one of the real tools
       .replace(/"([^"\n]*)"/g, (m, inner: string) => (inner.includes('$(') ? m : '""'));
     // install.sh sources partition.sh: functions of all scripts count
     const fns = new Set(SCRIPTS.flatMap((f) => [...readFileSync(join(ENV, f), 'utf8').matchAll(/^\s*([a-z_][a-z0-9_]*)\(\)/gm)].map((m) => m[1])));
-    const used = new Set([...text.matchAll(/(?:^|[|;&]|\$\(|\b(?:then|do|else)\s)\s*([a-z][a-z0-9._-]*)(?=\s|$)/gm)].map((m) => m[1]));
+    const used = new Set([...text.matchAll(/(?:^|[|;&]|\$\(|\b(?:then|do|else|run|chroot \$T)\s)\s*([a-z][a-z0-9._-]*)(?=\s|$)/gm)].map((m) => m[1]));
     for (const c of used) {
       if (builtins.has(c) || fns.has(c) || external.includes(c) || /^[A-Za-z_]+=/.test(c)) continue;
       assert.ok(provided.has(c), `${s}: "${c}" is neither a busybox applet nor an installer tool`);
+      // busybox ash runs its applet before searching PATH: a real tool that busybox also has
+      // (blkdiscard, mke2fs) must be called by its path
+      assert.ok(!(applets.has(c) && (TOOLS as readonly string[]).includes(c)), `${s}: "${c}" would run busybox's applet, not the real tool: call it as /sbin/${c}`);
     }
   }
 });
