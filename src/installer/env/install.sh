@@ -126,7 +126,7 @@ i=0; while [ ! -b "$ROOT" ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
 [ -b "$ROOT" ] || fail "$ROOT did not appear after the table was written"
 [ -n "$ESP" ] && { run mkfs.fat -F 32 -n ESP "$ESP" || fail "mkfs.fat $ESP failed"; }
 if [ "$FB_NEW_DATA" = 1 ]; then
-  run mke2fs -q -F -t ext4 -L "$FB_DATA_LABEL" "$DATA" || fail "mke2fs on the new data partition failed"
+  run /sbin/mke2fs -q -F -t ext4 -L "$FB_DATA_LABEL" "$DATA" || fail "mke2fs on the new data partition failed"
 fi
 report partitioning "table $FB_TABLE: root $ROOT, esp ${ESP:-none}, data $DATA ($([ "$FB_NEW_DATA" = 1 ] && echo new || echo kept))"
 
@@ -139,7 +139,9 @@ bdev=$(basename "$DISK")
 # a 1 GiB image of a ~60% full filesystem writes ~40% fewer bytes from the installer. Without
 # a zeroed partition every byte must be written (unused inode tables must read as zeros).
 SPARSE=""
-if run blkdiscard -z "$ROOT"; then SPARSE=--sparse; else say "image: blkdiscard -z $ROOT failed; writing every byte"; fi
+# (absolute paths: busybox ash runs its own applet of the same name before searching PATH,
+# and busybox has a blkdiscard without -z and an mke2fs without ext4)
+if run /sbin/blkdiscard -z "$ROOT"; then SPARSE=--sparse; else say "image: blkdiscard -z $ROOT failed; writing every byte"; fi
 w0=$(awk '{print $7}' "/sys/block/$bdev/stat")
 rm -f /tmp/img.sha.fifo /tmp/img.n.fifo /tmp/img.sha /tmp/img.n
 mkfifo /tmp/img.sha.fifo /tmp/img.n.fifo
