@@ -11,6 +11,7 @@ import { assetsCommandSpec } from './cmd-assets.js';
 import { cacheCommandSpec } from './cmd-cache.js';
 import { userCommandSpec } from './cmd-user.js';
 import { completionCommand } from './completion.js';
+import { healthCommand } from './cmd-health.js';
 
 export const COMMANDS: CommandSpec[] = [
   serveCommand,
@@ -22,6 +23,7 @@ export const COMMANDS: CommandSpec[] = [
   cacheCommandSpec,
   userCommandSpec,
   completionCommand,
+  healthCommand,
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {
