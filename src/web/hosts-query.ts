@@ -3,6 +3,7 @@
 // GET / (the first page, server-rendered, works without JavaScript) and GET /hosts.json.
 import type { ConfigHolder } from '../config/holder.js';
 import type { RunStore } from '../store/runs.js';
+import type { DB } from '../store/db.js';
 import { hostRows, type HostRow } from '../install/view.js';
 
 export const SORT_KEYS = ['name', 'macs', 'roles', 'address', 'state', 'stage', 'progress', 'lastDurationMs', 'updatedAt', 'stateSince'] as const;
@@ -78,8 +79,39 @@ export interface HostPage {
   query: HostQuery;
 }
 
-export function queryHosts(holder: ConfigHolder, store: RunStore, q: HostQuery): HostPage {
-  const all = hostRows(holder, store, {});
+/**
+ * The inventory's rows, recomputed only when something changed: a write by this connection
+ * (SQLite total_changes()), by another process such as the CLI (PRAGMA data_version), or a
+ * config reload (a new holder.current). Typing a filter then costs a filter and a sort over
+ * the cached rows, not four queries over every run.
+ */
+export class HostRowsCache {
+  private key = '';
+  private rows: HostRow[] = [];
+
+  constructor(
+    private readonly holder: ConfigHolder,
+    private readonly store: RunStore,
+    private readonly db: DB,
+  ) {}
+
+  all(): HostRow[] {
+    const changes = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    const key = `${changes}:${version}`;
+    if (key !== this.key || this.holder.current !== this.loadedFrom) {
+      this.rows = hostRows(this.holder, this.store, {});
+      this.key = key;
+      this.loadedFrom = this.holder.current;
+    }
+    return this.rows;
+  }
+
+  private loadedFrom: unknown;
+}
+
+export function queryHosts(holder: ConfigHolder, store: RunStore, q: HostQuery, cache?: HostRowsCache): HostPage {
+  const all = cache ? cache.all() : hostRows(holder, store, {});
   const counts: Record<string, number> = {};
   const roles = new Set<string>();
   const labels = new Set<string>();

@@ -8,7 +8,7 @@ import { actorName, type Principal } from './sessions.js';
 import { hostRows, hostDetail } from '../install/view.js';
 import { inventorySnippet } from '../http/api.js';
 import { reinstallHosts, auditAs, unbootable } from './reinstall.js';
-import { queryHosts, parseHostQuery, hostQueryString } from './hosts-query.js';
+import { queryHosts, parseHostQuery, hostQueryString, HostRowsCache } from './hosts-query.js';
 import { missingByRole, bootFilesMissing } from '../boot/missing.js';
 import { STATES } from './states.js';
 
@@ -42,8 +42,9 @@ export function uiRouter(ctx: WebContext): Router {
 
   // one page of hosts, filtered and sorted on the server (a 5,000-host fleet is never sent
   // whole); the script asks /hosts.json for the next page or a new filter
+  const hostCache = new HostRowsCache(ctx.holder, ctx.store, ctx.db);
   r.get('/', guard, (req, res) => {
-    const page = queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query));
+    const page = queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query), hostCache);
     const q = page.query;
     const link = (o: Partial<typeof q>) => `/?${hostQueryString({ ...q, ...o })}`;
     render(req, res, 'hosts.njk', {
@@ -66,7 +67,7 @@ export function uiRouter(ctx: WebContext): Router {
     });
   });
   r.get('/hosts.json', guard, (req, res) => {
-    res.set('Cache-Control', 'no-store').json(queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query)));
+    res.set('Cache-Control', 'no-store').json(queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query), hostCache));
   });
 
   // no-JS path: the first post shows a confirmation page, the second (confirm=yes) acts

@@ -259,7 +259,7 @@
 
     // filters apply as you type (debounced: one request per pause, not per key)
     let typing = null;
-    f.name.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 120); });
+    f.name.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 40); });
     for (const el of [f.role, f.state, f.label]) el.addEventListener('change', requery);
     $('#filters').addEventListener('submit', (e) => { e.preventDefault(); requery(); });
     $('#f-clear').addEventListener('click', (e) => {
