@@ -80,10 +80,12 @@ export interface HostPage {
 }
 
 /**
- * The inventory's rows, recomputed only when something changed: a write by this connection
- * (SQLite total_changes()), by another process such as the CLI (PRAGMA data_version), or a
- * config reload (a new holder.current). Typing a filter then costs a filter and a sort over
- * the cached rows, not four queries over every run.
+ * The inventory's rows, recomputed only when the install state changed: a fingerprint of the
+ * tables the rows are made of (newest event, run and mark counts, newest run update: every
+ * mark, boot, progress report, state change or cancel moves one of them, whichever process
+ * wrote it) or a config reload (a new holder.current). Typing a filter then costs a filter and
+ * a sort over the cached rows, not the queries over every run. (Not total_changes(): session
+ * and audit writes on the same connection would invalidate it on every request.)
  */
 export class HostRowsCache {
   private key = '';
@@ -96,9 +98,11 @@ export class HostRowsCache {
   ) {}
 
   all(): HostRow[] {
-    const changes = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
-    const version = this.db.pragma('data_version', { simple: true }) as number;
-    const key = `${changes}:${version}`;
+    const f = this.db
+      .prepare(`SELECT (SELECT COALESCE(MAX(id), 0) FROM events) e, (SELECT COUNT(*) FROM install_runs) r,
+                       (SELECT COALESCE(MAX(updated_at), 0) FROM install_runs) u, (SELECT COUNT(*) FROM reinstall_marks) m`)
+      .get() as { e: number; r: number; u: number; m: number };
+    const key = `${f.e}:${f.r}:${f.u}:${f.m}`;
     if (key !== this.key || this.holder.current !== this.loadedFrom) {
       this.rows = hostRows(this.holder, this.store, {});
       this.key = key;

@@ -15,6 +15,7 @@ test('parseHostQuery: unknown sort keys, bad numbers and odd page sizes fall bac
 });
 
 test('queryHosts: filter by name/MAC/address, sort both ways, page; the cache follows every kind of write', async () => {
+  // (session and audit writes, by contrast, must not throw the cache away: see below)
   const fx = makeFixture();
   const { d } = await startDaemon(fx);
   try {
@@ -28,13 +29,17 @@ test('queryHosts: filter by name/MAC/address, sort both ways, page; the cache fo
     assert.equal(p.query.offset, 0, 'an offset past the end shows the last page');
     const first = cache.all();
     assert.equal(cache.all(), first, 'nothing changed: the same rows');
+    d.db.prepare(`INSERT INTO audit_log (at, actor, action) VALUES (1, 'x', 'login')`).run();
+    assert.equal(cache.all(), first, 'an audit write (every request writes sessions/audit) keeps the rows');
     d.installs.mark(['beta'], 'test'); // this connection
     assert.notEqual(cache.all(), first);
     assert.deepEqual(q({ state: 'marked' }).rows.map((h) => h.name), ['beta']);
     assert.deepEqual(q({}).counts, { marked: 1, idle: 2 });
     // another process (the CLI) writes through its own connection
     const other = new Database(join(fx.dir, 'state/fb.sqlite'));
-    other.prepare(`UPDATE install_runs SET state = 'failed' WHERE host = 'beta'`).run();
+    // as InstallService does it: the run row and a state event
+    other.prepare(`UPDATE install_runs SET state = 'failed', updated_at = updated_at + 1 WHERE host = 'beta'`).run();
+    other.prepare(`INSERT INTO events (run_id, host, at, kind, stage, message) SELECT id, host, updated_at, 'state', 'failed', 'test' FROM install_runs WHERE host = 'beta'`).run();
     other.close();
     assert.deepEqual(q({ state: 'failed' }).rows.map((h) => h.name), ['beta']);
   } finally {
