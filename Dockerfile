@@ -16,16 +16,16 @@
 # (SO_BROADCAST, for DHCP replies to 255.255.255.255, is unprivileged), NET_ADMIN (we configure
 # no interfaces), NET_RAW (no raw sockets). Unprivileged ports only (e.g. the demo)? Then
 # nothing is needed at all.
+#
+# Build: sources only (src/; no tests, no benches in the image), then production deps only.
 FROM node:20-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.src.json ./
 COPY src ./src
-COPY test ./test
-COPY bench ./bench
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+RUN npx tsc -p tsconfig.src.json && rm -f dist/.tsbuildinfo* && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # ipxe + debian-installer so `fleetboot assets fetch` works offline inside the image;
@@ -41,13 +41,23 @@ COPY db ./db
 COPY preseed-templates ./preseed-templates
 COPY src/web/views ./src/web/views
 COPY src/web/static ./src/web/static
-# Writable by the runtime user: /var/lib/fleetboot (production state), and what the embedded
-# demo writes under the package: db/ (demo.sqlite next to the root-owned migrations),
-# boot-assets/ (assets fetch) and var/ (package cache).
-RUN mkdir -p /var/lib/fleetboot /app/boot-assets /app/var \
-    && chown node:node /var/lib/fleetboot /app/db /app/boot-assets /app/var
+# Volumes: state (SQLite, TLS, package cache), boot assets, role images. The paths are set
+# here through FLEETBOOT_* variables, which win over the config file: mount your volumes at
+# these paths (or override a variable with -e). /app/db stays writable for the embedded demo's
+# first-start state when no config is given.
+ENV NODE_ENV=production \
+    FLEETBOOT_PATHS_DB=/var/lib/fleetboot/fleetboot.sqlite \
+    FLEETBOOT_WEB_HTTPS_DIR=/var/lib/fleetboot/tls \
+    FLEETBOOT_CACHE_DIR=/var/lib/fleetboot/cache \
+    FLEETBOOT_PATHS_ASSETS=/srv/fleetboot/assets \
+    FLEETBOOT_PATHS_IMAGES=/srv/fleetboot/images
+RUN mkdir -p /var/lib/fleetboot /srv/fleetboot/assets /srv/fleetboot/images /app/boot-assets /app/var \
+    && chown node:node /var/lib/fleetboot /srv/fleetboot/assets /srv/fleetboot/images /app/db /app/boot-assets /app/var
+VOLUME ["/var/lib/fleetboot", "/srv/fleetboot/assets", "/srv/fleetboot/images"]
 USER node
-ENV NODE_ENV=production
 EXPOSE 67/udp 69/udp 4011/udp 80/tcp 5514/udp
+# `fleetboot health` asks /healthz at the address and port the config gives the daemon
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+    CMD ["node", "dist/src/cli.js", "health", "--timeout", "8"]
 ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["serve"]

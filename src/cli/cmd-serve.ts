@@ -49,8 +49,17 @@ Logs go to stdout (pretty on a terminal, JSON lines otherwise; log.pretty forces
     // with web.https the admin side is HTTPS-only; boot traffic stays on plain HTTP
     const boot = `http://${host}:${d.httpPort}/`;
     const admin = c.web.https.enabled ? `https://${c.web.https.hostnames[0] ?? c.server.address}:${d.httpsPort}/` : boot;
-    // after pino's buffered lines, so the banner is the last thing start-up prints
-    log.flush?.();
+    // after pino's buffered lines (pretty output goes through a worker thread), so the banner
+    // is the last thing start-up prints; never wait long for it
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 500);
+      try {
+        (log.flush as unknown as (cb: (err?: Error) => void) => void)(() => (clearTimeout(t), resolve()));
+      } catch {
+        clearTimeout(t);
+        resolve();
+      }
+    });
     const lines = bannerLines({ admin, boot, ui: c.web.enabled, source: l.files.length ? l.files.join(', ') : 'embedded demo config', setupUrl: d.setupUrl, setupMinutes: Math.round(c.web.setupTokenTtlSeconds / 60) });
     process.stdout.write(lines.join('\n') + '\n');
     await new Promise<void>((resolve) => {

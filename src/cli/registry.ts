@@ -15,6 +15,7 @@ import { imageCommand } from './image.js';
 import { powerSpec } from './power.js';
 import { rolloutCommand } from './rollout.js';
 import { reloadCommand } from './reload.js';
+import { healthCommand } from './cmd-health.js';
 
 export const COMMANDS: CommandSpec[] = [
   serveCommand,
@@ -30,6 +31,7 @@ export const COMMANDS: CommandSpec[] = [
   rolloutCommand,
   reloadCommand,
   completionCommand,
+  healthCommand,
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {

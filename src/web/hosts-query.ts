@@ -3,6 +3,7 @@
 // GET / (the first page, server-rendered, works without JavaScript) and GET /hosts.json.
 import type { ConfigHolder } from '../config/holder.js';
 import type { RunStore } from '../store/runs.js';
+import type { DB } from '../store/db.js';
 import { hostRows, type HostRow } from '../install/view.js';
 
 export const SORT_KEYS = ['name', 'macs', 'roles', 'address', 'state', 'stage', 'progress', 'lastDurationMs', 'updatedAt', 'stateSince'] as const;
@@ -78,8 +79,43 @@ export interface HostPage {
   query: HostQuery;
 }
 
-export function queryHosts(holder: ConfigHolder, store: RunStore, q: HostQuery): HostPage {
-  const all = hostRows(holder, store, {});
+/**
+ * The inventory's rows, recomputed only when the install state changed: a fingerprint of the
+ * tables the rows are made of (newest event, run and mark counts, newest run update: every
+ * mark, boot, progress report, state change or cancel moves one of them, whichever process
+ * wrote it) or a config reload (a new holder.current). Typing a filter then costs a filter and
+ * a sort over the cached rows, not the queries over every run. (Not total_changes(): session
+ * and audit writes on the same connection would invalidate it on every request.)
+ */
+export class HostRowsCache {
+  private key = '';
+  private rows: HostRow[] = [];
+
+  constructor(
+    private readonly holder: ConfigHolder,
+    private readonly store: RunStore,
+    private readonly db: DB,
+  ) {}
+
+  all(): HostRow[] {
+    const f = this.db
+      .prepare(`SELECT (SELECT COALESCE(MAX(id), 0) FROM events) e, (SELECT COUNT(*) FROM install_runs) r,
+                       (SELECT COALESCE(MAX(updated_at), 0) FROM install_runs) u, (SELECT COUNT(*) FROM reinstall_marks) m`)
+      .get() as { e: number; r: number; u: number; m: number };
+    const key = `${f.e}:${f.r}:${f.u}:${f.m}`;
+    if (key !== this.key || this.holder.current !== this.loadedFrom) {
+      this.rows = hostRows(this.holder, this.store, {});
+      this.key = key;
+      this.loadedFrom = this.holder.current;
+    }
+    return this.rows;
+  }
+
+  private loadedFrom: unknown;
+}
+
+export function queryHosts(holder: ConfigHolder, store: RunStore, q: HostQuery, cache?: HostRowsCache): HostPage {
+  const all = cache ? cache.all() : hostRows(holder, store, {});
   const counts: Record<string, number> = {};
   const roles = new Set<string>();
   const labels = new Set<string>();

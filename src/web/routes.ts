@@ -8,7 +8,7 @@ import { actorName, type Principal } from './sessions.js';
 import { hostRows, hostDetail } from '../install/view.js';
 import { inventorySnippet } from '../http/api.js';
 import { reinstallHosts, auditAs, unbootable } from './reinstall.js';
-import { queryHosts, parseHostQuery, hostQueryString } from './hosts-query.js';
+import { queryHosts, parseHostQuery, hostQueryString, HostRowsCache } from './hosts-query.js';
 import { missingByRole, bootFilesMissing } from '../boot/missing.js';
 import { STATES } from './states.js';
 import { powerUiRouter, powerView, withPower } from './power-routes.js';
@@ -44,8 +44,9 @@ export function uiRouter(ctx: WebContext): Router {
 
   // one page of hosts, filtered and sorted on the server (a 5,000-host fleet is never sent
   // whole); the script asks /hosts.json for the next page or a new filter
+  const hostCache = new HostRowsCache(ctx.holder, ctx.store, ctx.db);
   r.get('/', guard, (req, res) => {
-    const page = queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query));
+    const page = queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query), hostCache);
     const q = page.query;
     const link = (o: Partial<typeof q>) => `/?${hostQueryString({ ...q, ...o })}`;
     render(req, res, 'hosts.njk', {
@@ -68,7 +69,7 @@ export function uiRouter(ctx: WebContext): Router {
     });
   });
   r.get('/hosts.json', guard, (req, res) => {
-    const page = queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query));
+    const page = queryHosts(ctx.holder, ctx.store, parseHostQuery(req.query), hostCache);
     res.set('Cache-Control', 'no-store').json({ ...page, rows: withPower(ctx, page.rows) });
   });
 

@@ -163,11 +163,10 @@
       $('#chips').innerHTML = order.filter((s) => counts[s]).map((s) => `<a class="chip st-${s}${f.state.value === s ? ' on' : ''}" data-state="${s}" href="/?state=${s}"${f.state.value === s ? ' aria-current="true"' : ''}>${s} <b>${counts[s]}</b></a>`).join('');
     }
 
-    // one request in flight; a newer query aborts the older one
+    // one request in flight: a newer query aborts the older one (its answer is stale anyway)
     let inflight = null;
-    let again = false;
     async function load() {
-      if (inflight) { again = true; return; }
+      inflight?.abort();
       const ctl = new AbortController();
       inflight = ctl;
       try {
@@ -175,6 +174,7 @@
         if (r.status === 401) return void (location.href = '/login');
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
         const d = await r.json();
+        if (ctl !== inflight) return;
         q.offset = d.query.offset;
         total = d.total;
         rows = new Map(d.rows.map((h) => [h.name, h]));
@@ -185,8 +185,7 @@
       } catch (err) {
         if (err.name !== 'AbortError') toast(`Could not load hosts: ${err.message}`, true);
       } finally {
-        inflight = null;
-        if (again) { again = false; load(); }
+        if (inflight === ctl) inflight = null;
       }
     }
     // live changes elsewhere in the fleet: re-read this page at most every 400 ms
@@ -260,7 +259,7 @@
 
     // filters apply as you type (debounced: one request per pause, not per key)
     let typing = null;
-    f.name.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 120); });
+    f.name.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(requery, 40); });
     for (const el of [f.role, f.state, f.label]) el.addEventListener('change', requery);
     $('#filters').addEventListener('submit', (e) => { e.preventDefault(); requery(); });
     $('#f-clear').addEventListener('click', (e) => {
