@@ -109,7 +109,10 @@ export async function startFleetboot(spec: FleetbootSpec): Promise<Fleetboot> {
     if (proc.exitCode !== null) throw new Error(`fleetboot exited: ${readFileSync(join(spec.dir, 'fleetboot.log'), 'utf8').slice(-2000)}`);
     const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
     if (ok) break;
-    if (i > 200) throw new Error('fleetboot did not come up within 20 s');
+    if (i > 200) {
+      proc.kill('SIGKILL'); // never leave a daemon behind
+      throw new Error('fleetboot did not come up within 20 s');
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
