@@ -88,7 +88,7 @@ export class Daemon {
     this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
     this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
 
-    this.power = createPowerService(this.holder, log);
+    this.power = createPowerService(this.holder, log, process.env, this.registry);
     const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock, power: this.power };
     const sub = await prepareWeb(ctx);
     this.subsystems = sub.started;

@@ -16,6 +16,8 @@ export interface PowerServiceOptions {
   concurrency?: number;
   /** base backoff before a retry, doubled per retry (default 500 ms) */
   backoffMs?: number;
+  /** called with every result (metrics) */
+  onResult?: (r: PowerResult) => void;
   /** extra driver options (executables, child env) */
   driverOptions?: Partial<Omit<PowerDriverOptions, 'log' | 'timeoutMs'>>;
 }
@@ -82,6 +84,7 @@ export class PowerService {
     const next = prev.then(async () => {
       const r = await this.callNow(host, action, signal);
       this.remember(r);
+      this.o.onResult?.(r);
       return r;
     });
     this.hostChains.set(host, next);

@@ -53,6 +53,9 @@ test('a power button acts as the user, audited; a form without CSRF token is ref
   assert.deepEqual([rows[0].actor, rows[0].target], [ADMIN.name, 'alpha']);
   assert.match(rows[0].detail, /web UI/);
   assert.equal((await form('/hosts/alpha/power', [['_csrf', s.csrf], ['action', 'explode']])).status, 400);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /fleetboot_power_actions_total\{driver="manual",action="cycle",result="ok"\} 1/);
+  assert.match(metrics, /fleetboot_power_calls_in_flight 0/);
 });
 
 test('hosts table: a power column (— without power:, ? before anything was read)', async () => {
