@@ -121,7 +121,7 @@
       const tr = $(`tr[data-host="${CSS.escape(h.name)}"]`, tbody);
       // a row whose state changed may now sort or filter differently: full render
       if (!tr || !old || old.state !== h.state || sort.key !== 'name') return render();
-      tr.outerHTML = rowHtml(h);
+      tr.outerHTML = rowHtml(rows.get(h.name));
       $(`tr[data-host="${CSS.escape(h.name)}"]`, tbody).classList.add('flash');
     }
 
@@ -217,8 +217,9 @@
     stream({
       host: updateRow,
       refresh: (d) => {
+        const power = new Map([...rows.values()].map((h) => [h.name, h.power]));
         rows.clear();
-        for (const h of d.hosts) rows.set(h.name, { power: rows.get(h.name)?.power, ...h });
+        for (const h of d.hosts) rows.set(h.name, { power: power.get(h.name), ...h });
         render();
       },
     });
