@@ -290,3 +290,43 @@ export function establishedTo(port: number): number {
     return c[3] === '01' && c[2]?.endsWith(`:${hex}`);
   }).length;
 }
+
+export interface Sshd {
+  port: number;
+  dir: string;
+  /** ssh driver settings that reach this sshd (user, key, known_hosts) */
+  power: { driver: 'ssh'; address: string; port: number; user: string; identityFile: string; knownHostsFile: string };
+  stop(): Promise<void>;
+}
+
+/** A real OpenSSH server on 127.0.0.1 with its own host key, accepting one client key. */
+export async function startSshd(): Promise<Sshd> {
+  const { execFileSync } = await import('node:child_process');
+  const { chmodSync } = await import('node:fs');
+  const { userInfo } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'fb-power-ssh-'));
+  chmodSync(dir, 0o755);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  chmodSync(join(dir, 'authorized_keys'), 0o600);
+  const port = await freePort('tcp');
+  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8')}`);
+  writeFileSync(join(dir, 'sshd_config'), [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    `PidFile ${join(dir, 'sshd.pid')}`, 'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', '',
+  ].join('\n'));
+  // sshd refuses to start without its privilege separation directory
+  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
+  const proc = new Proc('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')]);
+  await proc.waitFor(/Server listening on 127\.0\.0\.1 port/, 30_000);
+  return {
+    port,
+    dir,
+    power: { driver: 'ssh', address: '127.0.0.1', port, user: userInfo().username, identityFile: join(dir, 'client_key'), knownHostsFile: join(dir, 'known_hosts') },
+    stop: async () => {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
