@@ -111,7 +111,7 @@ export class Daemon {
     this.boot.onDecision = bootDecisionMetrics(this.registry);
     installDurationMetrics(this.registry, this.installs, () => this.store);
 
-    this.power = createPowerService(this.holder, log);
+    this.power = createPowerService(this.holder, log, process.env, this.registry);
     // rollouts (docs/rollouts.md): the engine ticks in here; CLI/API/UI write the same tables
     this.rollouts = new RolloutService({ db: this.db, runs: this.store, installs: this.installs, holder: this.holder, power: { act: (h, a) => this.power.call(h, a) }, log, clock, tickMs: this.opts.rolloutTickMs });
     const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock, power: this.power };

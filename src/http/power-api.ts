@@ -35,6 +35,7 @@ function actionOf(v: unknown): PowerAction {
 function answer(res: Response, r: PowerResult): void {
   if (r.ok) return void res.json(r);
   if (r.errorKind === 'unknown-host') throw new FleetbootError('FB_UNKNOWN_HOST', r.error);
+  if (r.errorKind === 'busy') throw new FleetbootError('FB_RATE_LIMITED', r.error);
   if (r.errorKind === 'no-power-config' || r.errorKind === 'config') throw new FleetbootError('FB_CONFLICT', r.error, r);
   throw new FleetbootError('FB_UPSTREAM', r.error, r);
 }

@@ -14,8 +14,12 @@ export interface PowerServiceOptions {
   log: Logger;
   /** BMC calls in flight at once over all hosts (default 16) */
   concurrency?: number;
+  /** calls accepted but not finished (queued + running) before new ones are refused as busy (default 1024) */
+  maxPending?: number;
   /** base backoff before a retry, doubled per retry (default 500 ms) */
   backoffMs?: number;
+  /** called with every result (metrics) */
+  onResult?: (r: PowerResult) => void;
   /** extra driver options (executables, child env) */
   driverOptions?: Partial<Omit<PowerDriverOptions, 'log' | 'timeoutMs'>>;
 }
@@ -39,6 +43,7 @@ export class PowerService {
   private readonly hostChains = new Map<string, Promise<unknown>>();
   private readonly stopping = new AbortController();
   private readonly known = new Map<string, KnownPower>();
+  private pending = 0;
 
   constructor(private readonly o: PowerServiceOptions) {
     this.log = o.log.child({ subsystem: 'power' });
@@ -77,15 +82,22 @@ export class PowerService {
 
   /** One action on one host. Never rejects. */
   call(host: string, action: PowerAction, signal?: AbortSignal): Promise<PowerResult> {
+    // a flood of requests (API clients, a runaway script) queues no further than this
+    if (this.pending >= (this.o.maxPending ?? 1024)) {
+      return Promise.resolve({ host, action, ok: false, error: `too many power calls pending (${this.pending}); try again later`, errorKind: 'busy', attempts: 0, ms: 0 });
+    }
+    this.pending++;
     // one call per host at a time: an "off" must not overtake the "cycle" queued before it
     const prev = this.hostChains.get(host) ?? Promise.resolve();
     const next = prev.then(async () => {
       const r = await this.callNow(host, action, signal);
       this.remember(r);
+      this.o.onResult?.(r);
       return r;
     });
     this.hostChains.set(host, next);
     void next.finally(() => {
+      this.pending--;
       if (this.hostChains.get(host) === next) this.hostChains.delete(host);
     });
     return next;

@@ -46,7 +46,7 @@ test('FLEETBOOT_FAIL_ON_SKIP=1 fails the run on any skip, keeping the final line
 });
 
 test('.ci/run sets FLEETBOOT_FAIL_ON_SKIP=1 for the suite', () => {
-  assert.match(readFileSync(join(REPO, '.ci/run'), 'utf8'), /^FLEETBOOT_FAIL_ON_SKIP=1 npm test$/m);
+  assert.match(readFileSync(join(REPO, '.ci/run'), 'utf8'), /^FLEETBOOT_FAIL_ON_SKIP=1 (FLEETBOOT_[A-Z_]+=1 )*npm test$/m);
 });
 
 test('needsRoot follows the effective capabilities, not just the uid', () => {

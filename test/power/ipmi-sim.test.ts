@@ -14,7 +14,7 @@ import type { PowerHost } from '../../src/power/types.js';
 const PASSWORD = 'ipmi' + Math.random().toString(36).slice(2, 10);
 const BOOT_MS = 120_000;
 
-describe('ipmi driver against ipmi_sim + QEMU (ipmi-bmc-extern)', { timeout: 20 * 60_000 }, () => {
+describe('ipmi driver against ipmi_sim + QEMU (ipmi-bmc-extern)', { timeout: 30 * 60_000 }, () => {
   const witness = new PxeWitness();
   let sim: IpmiSim;
   const service = (secretEnv: NodeJS.ProcessEnv = { FLEETBOOT_SECRET_BMC_IP1: PASSWORD }, over: Record<string, unknown> = {}) => {
@@ -28,7 +28,7 @@ describe('ipmi driver against ipmi_sim + QEMU (ipmi-bmc-extern)', { timeout: 20 
     sim = await startIpmiSim('ip1', witness, 'admin', PASSWORD);
     // ipmi_sim starts once this checkout holds the QEMU lock: wait for it to answer
     const svc = service();
-    await waitUntil(async () => (await svc.call('ip1', 'status')).ok, 15 * 60_000, 'ipmi_sim to answer', 1000);
+    await waitUntil(async () => (await svc.call('ip1', 'status')).ok, 26 * 60_000, 'ipmi_sim to answer (after flock -w 1500)', 1000);
   });
   after(async () => {
     await sim?.stop();

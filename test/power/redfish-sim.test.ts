@@ -18,7 +18,7 @@ const exec = promisify(execFile);
 const PASSWORD = 'rf-' + Math.random().toString(36).slice(2);
 const BOOT_MS = 120_000; // TCG boot to iPXE's HTTP fetch: seconds here, minutes on a loaded CI box
 
-describe('Redfish BMC simulator + real clients + fleetboot redfish driver', { timeout: 20 * 60_000 }, () => {
+describe('Redfish BMC simulator + real clients + fleetboot redfish driver', { timeout: 30 * 60_000 }, () => {
   const witness = new PxeWitness();
   let sim: RedfishSim;
   // requests (under sushy) lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the CA file a

@@ -17,6 +17,8 @@ export const FIX = join(REPO, 'test/fixtures/power');
 /** Debian's python3: python3-sushy lives in its dist-packages, not in a pyenv's */
 export const PY = '/usr/bin/python3';
 export const LOCK = '/tmp/fb-netns.lock';
+/** flock -w: how long a simulator waits for the QEMU lock before giving up (seconds) */
+const LOCK_WAIT_S = 1500;
 
 export async function waitUntil<T>(fn: () => T | Promise<T>, ms: number, what: string, stepMs = 100): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
@@ -132,7 +134,9 @@ export class Proc {
   readonly lines: string[] = [];
   readonly child: ChildProcess;
   constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-    this.child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // stdin stays an open pipe: the simulators end themselves (and their VM) on its EOF, so a
+    // test process that dies (runner timeout, kill) leaves no BMC holding the QEMU lock
+    this.child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     for (const st of [this.child.stdout!, this.child.stderr!]) {
       let rest = '';
       st.setEncoding('utf8').on('data', (d: string) => {
@@ -190,11 +194,18 @@ export async function startRedfishSim(name: string, witness: PxeWitness, passwor
   writeFileSync(join(dir, 'key.pem'), tls.key);
   const ca = join(dir, 'tls/ca.pem');
   // the lock is held while this BMC (and so its VM) lives: other checkouts wait for it
-  const proc = new Proc('flock', [LOCK, PY, join(FIX, 'redfish_bmc.py'), '--dir', dir, '--port', '0', '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'), '--user', 'admin'], {
+  const proc = new Proc('flock', ['-w', String(LOCK_WAIT_S), LOCK, PY, join(FIX, 'redfish_bmc.py'), '--exit-on-stdin-eof', '--dir', dir, '--port', '0', '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'), '--user', 'admin'], {
     ...process.env,
     REDFISH_BMC_PASSWORD: password,
   });
-  const m = await proc.waitFor(/^listening (\d+)$/, 15 * 60_000);
+  let m: RegExpMatchArray;
+  try {
+    m = await proc.waitFor(/^listening (\d+)$/, (LOCK_WAIT_S + 60) * 1000);
+  } catch (e) {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     port: Number(m[1]),
     ca,
@@ -266,7 +277,9 @@ set_working_mc 0x20
 `);
   // mc_enable: without it ipmi_sim never opens its LAN and serial sockets
   writeFileSync(join(dir, 'sim.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n');
-  const proc = new Proc('flock', [LOCK, 'ipmi_sim', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'sim.emu'), '-s', join(dir, 'state'), '-n']);
+  // ipmi_sim cannot watch its stdin: a shell does, and on EOF (the test is gone) ends it and the VM
+  const run = `ipmi_sim -c '${join(dir, 'lan.conf')}' -f '${join(dir, 'sim.emu')}' -s '${join(dir, 'state')}' -n </dev/null & sim=$!; cat >/dev/null; kill $sim; ${PY} '${join(FIX, 'vmctl.py')}' '${dir}' stop`;
+  const proc = new Proc('flock', ['-w', String(LOCK_WAIT_S), LOCK, 'sh', '-c', run]);
   return {
     port,
     serialPort,
@@ -289,4 +302,44 @@ export function establishedTo(port: number): number {
     const c = r.trim().split(/\s+/);
     return c[3] === '01' && c[2]?.endsWith(`:${hex}`);
   }).length;
+}
+
+export interface Sshd {
+  port: number;
+  dir: string;
+  /** ssh driver settings that reach this sshd (user, key, known_hosts) */
+  power: { driver: 'ssh'; address: string; port: number; user: string; identityFile: string; knownHostsFile: string };
+  stop(): Promise<void>;
+}
+
+/** A real OpenSSH server on 127.0.0.1 with its own host key, accepting one client key. */
+export async function startSshd(): Promise<Sshd> {
+  const { execFileSync } = await import('node:child_process');
+  const { chmodSync } = await import('node:fs');
+  const { userInfo } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'fb-power-ssh-'));
+  chmodSync(dir, 0o755);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  chmodSync(join(dir, 'authorized_keys'), 0o600);
+  const port = await freePort('tcp');
+  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8')}`);
+  writeFileSync(join(dir, 'sshd_config'), [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    `PidFile ${join(dir, 'sshd.pid')}`, 'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', '',
+  ].join('\n'));
+  // sshd refuses to start without its privilege separation directory
+  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
+  const proc = new Proc('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')]);
+  await proc.waitFor(/Server listening on 127\.0\.0\.1 port/, 30_000);
+  return {
+    port,
+    dir,
+    power: { driver: 'ssh', address: '127.0.0.1', port, user: userInfo().username, identityFile: join(dir, 'client_key'), knownHostsFile: join(dir, 'known_hosts') },
+    stop: async () => {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

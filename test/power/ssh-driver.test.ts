@@ -4,11 +4,9 @@
 // configured known_hosts (an unknown key is an auth error, not retried).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, chmodSync, existsSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Proc, freePort } from './sim.js';
+import { startSshd, type Sshd } from './sim.js';
 import { PowerService } from '../../src/power/service.js';
 import { EnvSecrets } from '../../src/power/secrets.js';
 import { sshPowerSchema } from '../../src/config/power-schema.js';
@@ -16,38 +14,22 @@ import { silentLogger } from '../../src/log.js';
 import type { PowerHost } from '../../src/power/types.js';
 
 describe('ssh driver against a real sshd', { timeout: 5 * 60_000 }, () => {
+  let sshd: Sshd;
   let dir: string;
-  let port: number;
-  let sshd: Proc;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fb-power-ssh-'));
-    chmodSync(dir, 0o755);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
-    writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
-    chmodSync(join(dir, 'authorized_keys'), 0o600);
-    port = await freePort('tcp');
-    writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_key.pub'), 'utf8')}`);
-    writeFileSync(join(dir, 'sshd_config'), [
-      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      `PidFile ${join(dir, 'sshd.pid')}`, 'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', '',
-    ].join('\n'));
+    sshd = await startSshd();
+    dir = sshd.dir;
     writeFileSync(join(dir, 'state'), 'off\n');
-    // sshd refuses to start without its privilege separation directory
-    if (!existsSync('/run/sshd')) execFileSync('mkdir', ['-p', '-m', '0755', '/run/sshd']);
-    sshd = new Proc('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')]);
-    await sshd.waitFor(/Server listening on 127\.0\.0\.1 port/, 30_000);
   });
   after(async () => {
     await sshd?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const service = (over: Record<string, unknown> = {}) => {
     const s = (f: string) => join(dir, f);
     const power = sshPowerSchema.parse({
-      driver: 'ssh', address: '127.0.0.1', port, user: userInfo().username, identityFile: s('client_key'), knownHostsFile: s('known_hosts'), timeoutSeconds: 20, retries: 1,
+      ...sshd.power, timeoutSeconds: 20, retries: 1,
       commands: { status: `cat ${s('state')}`, on: `echo on > ${s('state')}`, off: `echo off > ${s('state')}`, cycle: `echo cycled >> ${s('log')}`, pxe: `echo pxe > ${s('bootnext')}` },
       ...over,
     });

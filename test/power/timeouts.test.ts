@@ -119,6 +119,15 @@ describe('unanswering BMCs: errors per host within the timeout, never a hang', {
     assert.equal(s.inFlight + s.queued, 0, 'nothing left behind');
   });
 
+  it('a flood of calls queues no further than maxPending; the rest are refused at once as busy', async () => {
+    const map: Record<string, PowerHost> = { h: { name: 'h', power: powerSchema.parse({ driver: 'redfish', address: '127.0.0.1', port: tcpPort(), timeoutSeconds: 1, retries: 0 }) } };
+    const s = new PowerService({ lookup: (n) => map[n], secrets: new EnvSecrets({}), log: silentLogger(), maxPending: 3 });
+    const res = await Promise.all(Array.from({ length: 10 }, () => s.call('h', 'status')));
+    assert.equal(res.filter((r) => r.errorKind === 'busy').length, 7);
+    assert.equal(res.filter((r) => r.errorKind === 'timeout').length, 3);
+    assert.equal((await s.call('h', 'status')).errorKind, 'timeout', 'accepted again once the queue drained');
+  });
+
   it('stop() ends calls in flight (daemon shutdown) instead of waiting out their timeout', async () => {
     const s = svc({ h: { driver: 'redfish', address: '127.0.0.1', port: tcpPort(), timeoutSeconds: 300, retries: 5 } });
     const p = s.call('h', 'status');

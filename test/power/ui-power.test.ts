@@ -53,13 +53,16 @@ test('a power button acts as the user, audited; a form without CSRF token is ref
   assert.deepEqual([rows[0].actor, rows[0].target], [ADMIN.name, 'alpha']);
   assert.match(rows[0].detail, /web UI/);
   assert.equal((await form('/hosts/alpha/power', [['_csrf', s.csrf], ['action', 'explode']])).status, 400);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /fleetboot_power_actions_total\{driver="manual",action="cycle",result="ok"\} 1/);
+  assert.match(metrics, /fleetboot_power_calls_in_flight 0/);
 });
 
 test('hosts table: a power column (— without power:, ? before anything was read)', async () => {
   const html = await page('/');
-  assert.match(html, /<th data-sort="power">/);
-  assert.match(html, /<td class="power pw-\?">\?<\/td>/);
-  assert.match(html, /<td class="power pw-none">—<\/td>/);
+  assert.match(html, /<th data-sort="power"[ >]/);
+  assert.match(html, /<td class="power pw-\?[^"]*">\?<\/td>/);
+  assert.match(html, /<td class="power pw-none[^"]*">—<\/td>/);
 });
 
 test('no-JS confirm offers "also boot them now"; ticked, the run timeline shows the power steps', async () => {
