@@ -93,10 +93,10 @@ export class Daemon {
     this.installs = new InstallService(this.store, this.holder, log.child({ subsystem: 'install' }), clock);
     this.boot = new BootService(this.holder, this.store, this.installs, () => this.renderer, log.child({ subsystem: 'boot' }), clock);
 
-    this.power = createPowerService(this.holder, log);
+    this.power = createPowerService(this.holder, log, process.env, this.registry);
     // rollouts (docs/rollouts.md): the engine ticks in here; CLI/API/UI write the same tables
     this.rollouts = new RolloutService({ db: this.db, runs: this.store, installs: this.installs, holder: this.holder, power: { act: (h, a) => this.power.call(h, a) }, log, clock, tickMs: this.opts.rolloutTickMs });
-    const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock };
+    const ctx: SubsystemContext = { log, holder: this.holder, registry: this.registry, db: this.db, store: this.store, installs: this.installs, boot: this.boot, clock, power: this.power };
     const sub = await prepareWeb(ctx);
     this.subsystems = sub.started;
     const app = createApp({
@@ -111,6 +111,7 @@ export class Daemon {
       cacheStats: sub.cacheStats,
       cacheApi: sub.cacheApi,
       rollouts: rolloutsApi({ holder: this.holder, runs: this.store, installs: this.installs, store: this.rollouts.store, clock }),
+      power: this.power,
       web: sub.web,
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });

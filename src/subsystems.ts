@@ -25,6 +25,7 @@ export interface SubsystemContext {
   installs: InstallService;
   boot: BootService;
   clock: Clock;
+  power?: import('./power/service.js').PowerService;
 }
 
 export interface PreparedWeb {
@@ -52,7 +53,7 @@ export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
   // the admin layer always loads: it guards /api/v1 (API tokens) even with web.enabled false,
   // which only drops the browser UI and login pages
   const { createWeb } = await import('./web/index.js');
-  const web = createWeb({ config: cfg.web, holder: ctx.holder, store: ctx.store, installs: ctx.installs, db: ctx.db, log: ctx.log, registry: ctx.registry, cacheStats: out.cacheStats, clock: ctx.clock });
+  const web = createWeb({ config: cfg.web, holder: ctx.holder, store: ctx.store, installs: ctx.installs, db: ctx.db, log: ctx.log, registry: ctx.registry, cacheStats: out.cacheStats, clock: ctx.clock, power: ctx.power });
   if (cfg.web.https.enabled) out.tls = web.tls;
   out.started.push({ name: 'web', stop: () => web.stop() });
   // started after HTTP(S) listens (daemon): the setup link it logs must carry the real port

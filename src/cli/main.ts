@@ -26,8 +26,9 @@ commands:
   check [--env]             validate config + inventory; every error at once (--env: list FLEETBOOT_* variables)
   hosts [--json] [--role R] [--state S]
                             list hosts with their install state
-  reinstall HOST... [--cancel] [--role R] [--label L]
-                            mark hosts for reinstall (or cancel the mark)
+  reinstall HOST... [--cancel] [--power] [--role R] [--label L]
+                            mark hosts for reinstall (or cancel the mark); --power: then
+                            network-boot them once + power-cycle through their BMC (docs/power.md)
   events HOST [--json]      the host's latest install run, one line per event
   assets fetch              fill boot-assets/ from Debian packages (ipxe, debian-installer)
   cache warm --role R [--dry-run]
@@ -163,11 +164,16 @@ export async function main(argv: string[]): Promise<number | undefined> {
       const s = stateContext(loaded, loadOptions);
       const cancel = args.flags.has('cancel');
       const flag = (k: string) => (typeof args.flags.get(k) === 'string' ? (args.flags.get(k) as string) : undefined);
-      let res: MarkResult[];
+      let res: (MarkResult & { power?: import('../power/types.js').PowerResult })[];
       try {
         const sel = selectHosts(s.holder, s.store, { hosts: args.rest, role: flag('role'), label: flag('label') });
         // the same audited path as the API and the UI: one audit row per host, actor cli:<user>
-        res = reinstallHosts(s.installs, sel.names, cliActor(), cancel, auditAs(new AuthStore(s.db), cliActor()), sel.how ? `${sel.how}; cli` : 'cli');
+        const audit = auditAs(new AuthStore(s.db), cliActor());
+        if (args.flags.has('power') && !cancel) {
+          const { reinstallWithPower } = await import('../power/audited.js');
+          const { createPowerService } = await import('../power/wire.js');
+          res = await reinstallWithPower({ installs: s.installs, store: s.store, power: createPowerService(s.holder, s.log) }, sel.names, cliActor(), audit, sel.how ? `${sel.how}; cli` : 'cli');
+        } else res = reinstallHosts(s.installs, sel.names, cliActor(), cancel, audit, sel.how ? `${sel.how}; cli` : 'cli');
       } catch (e) {
         if (!(e instanceof FleetbootError)) throw e;
         console.error(`fleetboot reinstall: ${e.code === 'FB_BAD_REQUEST' ? 'name at least one host (or --role R / --label L)' : e.message}`);
@@ -179,6 +185,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       for (const r of res) {
         if (r.ok) console.log(`${r.host}: ${cancel ? 'cancelled' : r.already ? 'already marked' : 'marked'} (run ${r.runId})`);
         else (bad++, console.error(`${r.host}: ${r.error}`));
+        if (r.power) (r.power.ok ? console.log : (bad++, console.error))(`${r.host}: power pxe ${(await import('../power/audited.js')).describeResult(r.power)}`);
       }
       return bad ? 1 : 0;
     }

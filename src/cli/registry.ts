@@ -2,8 +2,9 @@
 // (their run() imports heavy modules on use) so `fleetboot --help` stays fast.
 import type { CommandSpec } from './command.js';
 import { rolloutCommand } from './rollout.js';
+import { powerSpec } from './power.js';
 
-export const COMMANDS: CommandSpec[] = [rolloutCommand];
+export const COMMANDS: CommandSpec[] = [rolloutCommand, powerSpec];
 
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);

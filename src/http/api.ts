@@ -8,6 +8,8 @@ import { hostRows, hostDetail, publicRun } from '../install/view.js';
 import { FleetbootError, errorBody, type ErrorCode } from '../errors.js';
 import { reinstallHosts, selectHosts, type AuditSink } from '../web/reinstall.js';
 import type { CacheApi } from './cache-api.js';
+import type { PowerService } from '../power/service.js';
+import { powerApi } from './power-api.js';
 
 /**
  * What the auth layer in front (web/index.ts apiGuard) hands the API per request, in
@@ -40,6 +42,8 @@ export interface ApiDeps {
   cacheApi?: CacheApi;
   /** /api/v1/rollouts (http/rollouts-api.ts) */
   rollouts?: Router;
+  /** /hosts/:name/power, /power, reinstall with power (http/power-api.ts) */
+  power?: PowerService;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -75,6 +79,7 @@ export function apiRouter(deps: ApiDeps): Router {
     next();
   });
   r.use(express.json({ limit: '256kb' }));
+  if (deps.power) r.use(powerApi({ ...deps, power: deps.power }));
   const body = (req: Request): Record<string, unknown> => {
     if (req.body === undefined) return {};
     if (!isObject(req.body)) throw new FleetbootError('FB_BAD_REQUEST', 'the body must be a JSON object');

@@ -28,6 +28,7 @@ export interface AppDeps {
   cacheStats?: ApiDeps['cacheStats'];
   cacheApi?: ApiDeps['cacheApi'];
   rollouts?: ApiDeps['rollouts'];
+  power?: ApiDeps['power'];
   /** the admin layer (src/web createWeb): guards /api/v1 and serves the UI */
   web: AdminLayer;
   health?: () => Record<string, unknown>;
@@ -78,7 +79,7 @@ export function createApp(d: AppDeps): Express {
   app.use(installRouter({ installs: d.installs, holder: d.holder, renderer: d.renderer, log }));
   if (d.mirror) app.use('/mirror', d.mirror);
 
-  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, rollouts: d.rollouts });
+  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, rollouts: d.rollouts, power: d.power });
   app.use('/api/v1', d.web.adminOnly, d.web.apiGuard, api);
   app.use('/api/v1', apiErrorHandler(log));
   app.use(d.web.adminOnly, d.web.router);

@@ -20,17 +20,18 @@ export class IpmiDriver implements PowerDriver {
     const env = { ...childEnv(this.opts.env), IPMI_PASSWORD: c.passwordSecret ? this.secrets.get(c.passwordSecret) : '' };
     // -R 1 -N: ipmitool's own retransmits stay inside our timeout (the service retries whole calls)
     const timeoutS = Math.max(1, Math.floor(this.opts.timeoutMs / 2000));
-    const argv = ['-I', 'lanplus', '-H', c.address, '-p', String(c.port), '-L', c.privilege, '-C', String(c.cipherSuite), '-R', '1', '-N', String(timeoutS), '-E'];
+    // -v: only then does ipmitool say why a session failed ("RAKP 2 HMAC is invalid", "unauthorized
+    // name"); without it a wrong password and a dead BMC read the same and we would retry the former
+    const argv = ['-v', '-I', 'lanplus', '-H', c.address, '-p', String(c.port), '-L', c.privilege, '-C', String(c.cipherSuite), '-R', '1', '-N', String(timeoutS), '-E'];
     if (c.user) argv.push('-U', c.user); // else ipmitool's null user
     const what = `ipmitool ${args.join(' ')} on ${c.address}:${c.port}`;
     const r = await execCapped(this.opts.ipmitool ?? 'ipmitool', [...argv, ...args], { env, timeoutMs: this.opts.timeoutMs, signal, what });
     if (r.code === 0) return r.stdout;
-    const msg = lastLine(r.stderr) || lastLine(r.stdout) || `exit ${r.code}`;
+    const auth = /RAKP 2 HMAC is invalid|RAKP \d message indicates an error|unauthori[sz]ed|invalid (user|role)|insufficient privilege/i.exec(r.stderr);
+    const msg = (auth ? `${auth[0]}: ` : '') + (lastLine(r.stderr) || lastLine(r.stdout) || `exit ${r.code}`);
+    if (auth) throw new PowerError(`${what}: ${msg}`, 'auth');
     // no session was established: the BMC did nothing, a retry is safe
-    if (/unable to establish|no response|activate session|connection refused|Get Auth Capabilities|Get Channel Cipher/i.test(r.stderr)) {
-      const auth = /RAKP|password|unauthori[sz]ed|invalid user|Invalid role/i.test(r.stderr);
-      throw new PowerError(`${what}: ${msg}`, auth ? 'auth' : 'unreachable', !auth);
-    }
+    if (/unable to establish|no response|activate session|connection refused/i.test(r.stderr)) throw new PowerError(`${what}: ${msg}`, 'unreachable', true);
     throw new PowerError(`${what}: ${msg}`, 'refused');
   }
 

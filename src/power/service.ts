@@ -5,7 +5,7 @@
 // dead BMC is an error on that host, never an exception or a hang of the caller.
 import type { Logger } from '../log.js';
 import { powerFor } from './index.js';
-import { PowerError, type PowerAction, type PowerDriver, type PowerDriverOptions, type PowerHost, type PowerResult, type SecretSource } from './types.js';
+import { PowerError, type PowerState, type PowerAction, type PowerDriver, type PowerDriverOptions, type PowerHost, type PowerResult, type SecretSource } from './types.js';
 
 export interface PowerServiceOptions {
   /** the host's current inventory entry (read per call, so a config reload applies at once) */
@@ -14,10 +14,23 @@ export interface PowerServiceOptions {
   log: Logger;
   /** BMC calls in flight at once over all hosts (default 16) */
   concurrency?: number;
+  /** calls accepted but not finished (queued + running) before new ones are refused as busy (default 1024) */
+  maxPending?: number;
   /** base backoff before a retry, doubled per retry (default 500 ms) */
   backoffMs?: number;
+  /** called with every result (metrics) */
+  onResult?: (r: PowerResult) => void;
   /** extra driver options (executables, child env) */
   driverOptions?: Partial<Omit<PowerDriverOptions, 'log' | 'timeoutMs'>>;
+}
+
+/** What this process last learned of a host's power (status read or action done), for the UI. */
+export interface KnownPower {
+  state: PowerState;
+  at: number;
+  action: PowerAction;
+  ok: boolean;
+  error?: string;
 }
 
 // actions that leave the host in the same state when repeated: a timeout may be retried
@@ -29,9 +42,32 @@ export class PowerService {
   private readonly waiting: (() => void)[] = [];
   private readonly hostChains = new Map<string, Promise<unknown>>();
   private readonly stopping = new AbortController();
+  private readonly known = new Map<string, KnownPower>();
+  private pending = 0;
 
   constructor(private readonly o: PowerServiceOptions) {
     this.log = o.log.child({ subsystem: 'power' });
+  }
+
+  /** The last power state this process saw for the host (no BMC call). */
+  lastKnown(host: string): KnownPower | undefined {
+    return this.known.get(host);
+  }
+
+  private remember(r: PowerResult): void {
+    if (r.errorKind === 'unknown-host' || r.errorKind === 'no-power-config') return;
+    const prev = this.known.get(r.host);
+    // after an action the state is what it asked for; a manual instruction changes nothing
+    const after: PowerState | undefined = r.instruction ? prev?.state : r.action === 'status' ? r.state : r.action === 'off' ? 'off' : 'on';
+    this.known.set(r.host, { state: r.ok ? (after ?? 'unknown') : (prev?.state ?? 'unknown'), at: Date.now(), action: r.action, ok: r.ok, error: r.error });
+  }
+
+  /** BMC calls running now (never above the concurrency bound) and waiting for a slot. */
+  get inFlight(): number {
+    return this.active;
+  }
+  get queued(): number {
+    return this.waiting.length;
   }
 
   /** Aborts every call in flight (daemon shutdown); later calls fail at once. */
@@ -46,11 +82,22 @@ export class PowerService {
 
   /** One action on one host. Never rejects. */
   call(host: string, action: PowerAction, signal?: AbortSignal): Promise<PowerResult> {
+    // a flood of requests (API clients, a runaway script) queues no further than this
+    if (this.pending >= (this.o.maxPending ?? 1024)) {
+      return Promise.resolve({ host, action, ok: false, error: `too many power calls pending (${this.pending}); try again later`, errorKind: 'busy', attempts: 0, ms: 0 });
+    }
+    this.pending++;
     // one call per host at a time: an "off" must not overtake the "cycle" queued before it
     const prev = this.hostChains.get(host) ?? Promise.resolve();
-    const next = prev.then(() => this.callNow(host, action, signal));
+    const next = prev.then(async () => {
+      const r = await this.callNow(host, action, signal);
+      this.remember(r);
+      this.o.onResult?.(r);
+      return r;
+    });
     this.hostChains.set(host, next);
     void next.finally(() => {
+      this.pending--;
       if (this.hostChains.get(host) === next) this.hostChains.delete(host);
     });
     return next;

@@ -79,7 +79,7 @@ export interface PowerResult {
   instruction?: string;
   detail?: string;
   error?: string;
-  errorKind?: PowerError['kind'] | 'no-power-config' | 'unknown-host' | 'internal';
+  errorKind?: PowerError['kind'] | 'no-power-config' | 'unknown-host' | 'internal' | 'busy';
   attempts: number;
   ms: number;
 }

@@ -38,6 +38,8 @@ export interface WebDeps {
   log: Logger;
   registry: Registry;
   cacheStats?: () => unknown;
+  /** power buttons and state on the host pages (web/power-routes.ts) */
+  power?: import('../power/service.js').PowerService;
   /** injected for tests (session expiry, rate-limit windows); the daemon's clock otherwise */
   clock?: Clock;
   /** PRAGMA data_version poll interval (ms) */

@@ -9,6 +9,7 @@ import { hostRows, hostDetail } from '../install/view.js';
 import { inventorySnippet } from '../http/api.js';
 import { reinstallHosts, auditAs } from './reinstall.js';
 import { STATES } from './states.js';
+import { powerUiRouter, powerView, withPower } from './power-routes.js';
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string' && x !== '');
@@ -18,6 +19,7 @@ const plural = (n: number) => `${n} host${n === 1 ? '' : 's'}`;
 export function uiRouter(ctx: WebContext): Router {
   const r = express.Router();
   r.use('/static', express.static(webDir('static'), { maxAge: '5m', index: false }));
+  r.use(powerUiRouter(ctx));
   const guard = requireUser(ctx);
   const form = express.urlencoded({ extended: false, limit: '256kb' });
   const me = (res: Response) => res.locals.principal as Principal;
@@ -46,7 +48,7 @@ export function uiRouter(ctx: WebContext): Router {
     const labels = [...new Set(all.flatMap((h) => h.labels))].sort();
     const counts: Record<string, number> = {};
     for (const h of all) counts[h.state] = (counts[h.state] ?? 0) + 1;
-    render(req, res, 'hosts.njk', { title: 'Hosts', rows, all, roles, labels, states: STATES, filter: f, counts, notice: notice(res), discovered: ctx.store.discovered().length });
+    render(req, res, 'hosts.njk', { title: 'Hosts', rows: withPower(ctx, rows), all: withPower(ctx, all), roles, labels, states: STATES, filter: f, counts, notice: notice(res), discovered: ctx.store.discovered().length });
   });
 
   // no-JS path: the first post shows a confirmation page, the second (confirm=yes) acts
@@ -59,7 +61,7 @@ export function uiRouter(ctx: WebContext): Router {
       say(res, 'Nothing selected.');
       return void res.redirect(303, back);
     }
-    if (body.confirm !== 'yes') return render(req, res, 'confirm.njk', { title: 'Confirm', names, cancel, back });
+    if (body.confirm !== 'yes') return render(req, res, 'confirm.njk', { title: 'Confirm', names, cancel, back, powerOn: names.some((n) => powerView(ctx, n)) });
     const results = reinstallHosts(ctx.installs, names, actorName(me(res)), cancel, audit(req, res), 'web UI');
     const ok = results.filter((x) => x.ok).length;
     say(res, cancel ? `Reinstall cancelled for ${plural(ok)}.` : `${plural(ok)} marked for reinstall. They install on their next network boot.`);
@@ -83,6 +85,7 @@ export function uiRouter(ctx: WebContext): Router {
       timeline: events.filter((e) => e.kind !== 'log'),
       logs: events.filter((e) => e.kind === 'log'),
       t0: events[0]?.at ?? 0,
+      power: powerView(ctx, d.host.name),
       notice: notice(res),
     });
   });

@@ -208,3 +208,85 @@ export async function startRedfishSim(name: string, witness: PxeWitness, passwor
     },
   };
 }
+
+/** A free port on 127.0.0.1 (udp or tcp), released for the caller to bind. */
+export async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
+  if (kind === 'tcp') {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const p = (s.address() as AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return p;
+  }
+  const { createSocket } = await import('node:dgram');
+  const u = createSocket('udp4');
+  await new Promise<void>((r) => u.bind(0, '127.0.0.1', () => r()));
+  const p = u.address().port;
+  await new Promise<void>((r) => u.close(() => r()));
+  return p;
+}
+
+export interface IpmiSim {
+  port: number;
+  serialPort: number;
+  dir: string;
+  proc: Proc;
+  stop(): Promise<void>;
+}
+
+/**
+ * OpenIPMI's ipmi_sim on 127.0.0.1:<udp port> (lanplus), its chassis_control program being
+ * vmctl.py over a fresh VM; the VM carries QEMU's ipmi-bmc-extern device connected to the same
+ * ipmi_sim's VM serial interface (the guest sees this BMC through a KCS interface).
+ */
+export async function startIpmiSim(name: string, witness: PxeWitness, user: string, password: string): Promise<IpmiSim> {
+  const port = await freePort('udp');
+  const serialPort = await freePort('tcp');
+  const dir = makeVm(name, witness.port, [
+    '-chardev', `socket,id=ipmi0,host=127.0.0.1,port=${serialPort},reconnect=2`,
+    '-device', 'ipmi-bmc-extern,id=bmc0,chardev=ipmi0',
+    '-device', 'isa-ipmi-kcs,bmc=bmc0',
+  ]);
+  mkdirSync(join(dir, 'state'));
+  // ipmi_sim reads users from its config file; a test-only password in a temp dir
+  writeFileSync(join(dir, 'lan.conf'), `name "${name}"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 ${port}
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  chassis_control "${PY} ${join(FIX, 'vmctl.py')} ${dir} chassis 0x20"
+  serial 15 127.0.0.1 ${serialPort} codec VM
+  user 2 true "${user}" "${password}" admin 10 none md2 md5 straight
+`);
+  // mc_enable: without it ipmi_sim never opens its LAN and serial sockets
+  writeFileSync(join(dir, 'sim.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n');
+  const proc = new Proc('flock', [LOCK, 'ipmi_sim', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'sim.emu'), '-s', join(dir, 'state'), '-n']);
+  return {
+    port,
+    serialPort,
+    dir,
+    proc,
+    stop: async () => {
+      await proc.stop();
+      killVm(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** ESTABLISHED TCP connections to 127.0.0.1:<port> (from /proc/net/tcp; `ss` may lack netlink here). */
+export function establishedTo(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const rows = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1);
+  // columns: sl local rem st ...; st 01 = ESTABLISHED; the client side has rem_address :port
+  return rows.filter((r) => {
+    const c = r.trim().split(/\s+/);
+    return c[3] === '01' && c[2]?.endsWith(`:${hex}`);
+  }).length;
+}

@@ -98,6 +98,7 @@
       <td>${esc(h.roles.join(', '))}</td>
       <td class="mono">${esc(h.address ?? '—')}</td>
       <td><span class="badge st-${esc(h.state)}">${esc(h.state)}</span>${h.marked ? ' <span class="mark" title="marked for reinstall">●</span>' : ''}</td>
+      <td class="power pw-${esc(h.power || 'none')}">${esc(h.power || '—')}</td>
       <td class="stage" title="${esc(h.message ?? '')}">${esc(h.stage ?? '—')}</td>
       <td class="prog"><progress max="100" value="${h.progress}" class="st-${esc(h.state)}"></progress><span class="pct">${h.progress}%</span></td>
       <td>${duration(h.lastDurationMs)}</td>
@@ -105,7 +106,7 @@
 
     function render() {
       const list = visible();
-      tbody.innerHTML = list.length ? list.map(rowHtml).join('') : '<tr class="empty"><td colspan="10">No hosts match.</td></tr>';
+      tbody.innerHTML = list.length ? list.map(rowHtml).join('') : '<tr class="empty"><td colspan="11">No hosts match.</td></tr>';
       $('#count').textContent = `${list.length} of ${rows.size}`;
       const counts = {};
       for (const h of rows.values()) counts[h.state] = (counts[h.state] ?? 0) + 1;
@@ -116,11 +117,11 @@
 
     function updateRow(h) {
       const old = rows.get(h.name);
-      rows.set(h.name, h);
+      rows.set(h.name, { power: rows.get(h.name)?.power, ...h }); // live rows carry no power state: keep the page's
       const tr = $(`tr[data-host="${CSS.escape(h.name)}"]`, tbody);
       // a row whose state changed may now sort or filter differently: full render
       if (!tr || !old || old.state !== h.state || sort.key !== 'name') return render();
-      tr.outerHTML = rowHtml(h);
+      tr.outerHTML = rowHtml(rows.get(h.name));
       $(`tr[data-host="${CSS.escape(h.name)}"]`, tbody).classList.add('flash');
     }
 
@@ -192,13 +193,17 @@
       const ok = $('#confirm-ok');
       ok.textContent = cancel ? 'Cancel reinstall' : `Reinstall ${names.length} host${names.length === 1 ? '' : 's'}`;
       ok.className = cancel ? 'primary' : 'danger';
+      $('#confirm-power-row').hidden = cancel;
+      $('#confirm-power').checked = false;
       dlg.returnValue = '';
       dlg.onclose = async () => {
         if (dlg.returnValue !== 'ok') return;
         try {
-          const out = await api('POST', cancel ? '/reinstall/cancel' : '/reinstall', { hosts: names });
+          const power = !cancel && $('#confirm-power').checked;
+          const out = await api('POST', cancel ? '/reinstall/cancel' : '/reinstall', power ? { hosts: names, power: true } : { hosts: names });
           const good = out.results.filter((r) => r.ok).length;
-          const bad = out.results.filter((r) => !r.ok).map((r) => `${r.host}: ${r.error}`);
+          const bad = out.results.filter((r) => !r.ok).map((r) => `${r.host}: ${r.error}`)
+            .concat(out.results.filter((r) => r.power && (!r.power.ok || r.power.instruction)).map((r) => `${r.host}: power ${r.power.error ?? r.power.instruction}`));
           toast(`${cancel ? 'Cancelled' : 'Marked for reinstall'}: ${good} host${good === 1 ? '' : 's'}${bad.length ? ` — ${bad.join('; ')}` : ''}`, bad.length > 0);
           selected.clear();
           render();
@@ -212,8 +217,9 @@
     stream({
       host: updateRow,
       refresh: (d) => {
+        const power = new Map([...rows.values()].map((h) => [h.name, h.power]));
         rows.clear();
-        for (const h of d.hosts) rows.set(h.name, h);
+        for (const h of d.hosts) rows.set(h.name, { power: power.get(h.name), ...h });
         render();
       },
     });
