@@ -112,6 +112,7 @@ export class Daemon {
       cacheApi: sub.cacheApi,
       rollouts: rolloutsApi({ holder: this.holder, runs: this.store, installs: this.installs, store: this.rollouts.store, clock }),
       power: this.power,
+      images: sub.images,
       web: sub.web,
       health: () => ({ subsystems: this.subsystems.map((s) => s.name), restartPending: this.restartPending }),
     });

@@ -33,6 +33,7 @@ export interface PreparedWeb {
   mirror?: Router;
   cacheStats?: () => unknown;
   cacheApi?: import('./http/cache-api.js').CacheApi;
+  images: import('./image/service.js').ImageService;
   web: AdminLayer;
   tls?: () => Promise<{ key: string; cert: string; ca: string }>;
   afterListen: (l: { httpsPort?: number }) => Promise<void>;
@@ -40,7 +41,9 @@ export interface PreparedWeb {
 
 export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
   const cfg = ctx.holder.config;
-  const out: Omit<PreparedWeb, 'web' | 'afterListen'> = { started: [] };
+  const { ImageService } = await import('./image/service.js');
+  const out: Omit<PreparedWeb, 'web' | 'afterListen'> = { started: [], images: new ImageService({ holder: ctx.holder, log: ctx.log }) };
+  out.started.push({ name: 'images', stop: () => out.images.stop() });
   if (cfg.cache.enabled) {
     const { PackageCache, createMirrorRouter } = await import('./cache/index.js');
     const cache = new PackageCache({ config: cfg.cache, db: ctx.db, log: ctx.log, registry: ctx.registry, clock: ctx.clock, baseDir: ctx.holder.current.baseDir });
@@ -53,7 +56,7 @@ export async function prepareWeb(ctx: SubsystemContext): Promise<PreparedWeb> {
   // the admin layer always loads: it guards /api/v1 (API tokens) even with web.enabled false,
   // which only drops the browser UI and login pages
   const { createWeb } = await import('./web/index.js');
-  const web = createWeb({ config: cfg.web, holder: ctx.holder, store: ctx.store, installs: ctx.installs, db: ctx.db, log: ctx.log, registry: ctx.registry, cacheStats: out.cacheStats, clock: ctx.clock, power: ctx.power });
+  const web = createWeb({ config: cfg.web, holder: ctx.holder, store: ctx.store, installs: ctx.installs, db: ctx.db, log: ctx.log, registry: ctx.registry, cacheStats: out.cacheStats, clock: ctx.clock, images: out.images, power: ctx.power });
   if (cfg.web.https.enabled) out.tls = web.tls;
   out.started.push({ name: 'web', stop: () => web.stop() });
   // started after HTTP(S) listens (daemon): the setup link it logs must carry the real port

@@ -3,8 +3,9 @@
 import type { CommandSpec } from './command.js';
 import { rolloutCommand } from './rollout.js';
 import { powerSpec } from './power.js';
+import { imageCommand } from './image.js';
 
-export const COMMANDS: CommandSpec[] = [rolloutCommand, powerSpec];
+export const COMMANDS: CommandSpec[] = [rolloutCommand, powerSpec, imageCommand];
 
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);

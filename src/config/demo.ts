@@ -65,6 +65,12 @@ roles:
     template: rocky-9.ks.cfg
     suite: "9"
     packages: ["@core", openssh-server]
+  debian-12-image:
+    description: Debian 12 (bookworm) written from a prebuilt role image by fleetboot's own installer (docs/images.md)
+    installer: image
+    suite: bookworm
+    packages: [openssh-server]
+    requireUp: true
   web:
     description: extra packages for web servers (an add-on role, listed after the install role)
     packages: [nginx]

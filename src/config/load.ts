@@ -48,7 +48,7 @@ export interface LoadOptions {
 // Relative paths are relative to where they were written: a value in the config file to that
 // file's directory (the demo's to fleetboot's package directory), a FLEETBOOT_* value to the
 // working directory. Resolved here, so every subsystem sees absolute paths.
-const PATH_SETTINGS = [['paths', 'db'], ['paths', 'assets'], ['paths', 'templates'], ['cache', 'dir'], ['web', 'https', 'dir']] as const;
+const PATH_SETTINGS = [['paths', 'db'], ['paths', 'assets'], ['paths', 'templates'], ['paths', 'images'], ['cache', 'dir'], ['web', 'https', 'dir']] as const;
 
 type Path = (string | number)[];
 

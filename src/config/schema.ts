@@ -7,6 +7,7 @@ import { dhcpConfigSchema } from '../dhcp/config.js';
 import { tftpConfigSchema } from '../tftp/config.js';
 import { cacheConfigSchema } from '../cache/config.js';
 import { webConfigSchema } from '../web/config.js';
+import { imagesConfigSchema } from './images-schema.js';
 import { notifyConfigSchema } from '../notify/config.js';
 
 export const serverSchema = z
@@ -102,6 +103,7 @@ export const configSchema = z
     dhcp: dhcpConfigSchema.default({}),
     cache: cacheConfigSchema.default({}),
     web: webConfigSchema.default({}),
+    images: imagesConfigSchema,
     notify: notifyConfigSchema.default({}),
     /** path of a separate inventory file (relative to this file); or roles/hosts inline */
     inventory: z.string().optional(),

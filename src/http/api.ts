@@ -44,6 +44,8 @@ export interface ApiDeps {
   rollouts?: Router;
   /** /hosts/:name/power, /power, reinstall with power (http/power-api.ts) */
   power?: PowerService;
+  /** /api/v1/images/* (http/images.ts) */
+  imagesApi?: Router;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -154,6 +156,7 @@ export function apiRouter(deps: ApiDeps): Router {
   });
   if (deps.cacheApi) r.use('/cache', deps.cacheApi);
   if (deps.rollouts) r.use('/rollouts', deps.rollouts);
+  if (deps.imagesApi) r.use('/images', deps.imagesApi);
   r.get('/cache/stats', (_req, res) => {
     if (!deps.cacheStats) throw new FleetbootError('FB_NOT_FOUND', 'package cache is disabled');
     res.json(deps.cacheStats());

@@ -14,6 +14,7 @@ import { bootRouter } from './boot.js';
 import { assetsHandler } from './assets.js';
 import { installRouter } from './install.js';
 import { apiRouter, apiErrorHandler, type ApiDeps } from './api.js';
+import { imageFilesHandler, imagesApi } from './images.js';
 
 export interface AppDeps {
   holder: ConfigHolder;
@@ -32,6 +33,8 @@ export interface AppDeps {
   /** the admin layer (src/web createWeb): guards /api/v1 and serves the UI */
   web: AdminLayer;
   health?: () => Record<string, unknown>;
+  /** role image builds (src/image/service.ts): /images/<role>/<file> and /api/v1/images */
+  images?: import('../image/service.js').ImageService;
 }
 
 export interface AdminLayer {
@@ -76,10 +79,13 @@ export function createApp(d: AppDeps): Express {
   const assets = assetsHandler(() => d.holder.config.paths.assets, log);
   app.get('/assets/*path', assets);
   app.head('/assets/*path', assets);
+  const imageFiles = imageFilesHandler(() => d.holder.config.paths.images, log);
+  app.get('/images/*path', imageFiles);
+  app.head('/images/*path', imageFiles);
   app.use(installRouter({ installs: d.installs, holder: d.holder, renderer: d.renderer, log }));
   if (d.mirror) app.use('/mirror', d.mirror);
 
-  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, rollouts: d.rollouts, power: d.power });
+  const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, rollouts: d.rollouts, power: d.power, imagesApi: d.images && imagesApi(d.images) });
   app.use('/api/v1', d.web.adminOnly, d.web.apiGuard, api);
   app.use('/api/v1', apiErrorHandler(log));
   app.use(d.web.adminOnly, d.web.router);

@@ -23,6 +23,7 @@ import { SseHub } from './sse.js';
 import { ensureTls, type TlsMaterial } from './tls.js';
 import { uiRouter } from './routes.js';
 import { rolloutUiRouter } from './rollouts.js';
+import { imagesUiRouter } from './images.js';
 import { loginRouter } from './login.js';
 import { Flash } from './flash.js';
 import { auditAs } from './reinstall.js';
@@ -40,6 +41,8 @@ export interface WebDeps {
   cacheStats?: () => unknown;
   /** power buttons and state on the host pages (web/power-routes.ts) */
   power?: import('../power/service.js').PowerService;
+  /** role images (the Images page) */
+  images?: import('../image/service.js').ImageService;
   /** injected for tests (session expiry, rate-limit windows); the daemon's clock otherwise */
   clock?: Clock;
   /** PRAGMA data_version poll interval (ms) */
@@ -81,7 +84,7 @@ export interface WebContext extends WebDeps {
 }
 
 // boot-facing paths never move to HTTPS: firmware, iPXE and d-i cannot verify our CA
-const BOOT_PATHS = /^\/(boot\.ipxe|healthz|metrics)$|^\/(assets|i|mirror)\//;
+const BOOT_PATHS = /^\/(boot\.ipxe|healthz|metrics)$|^\/(assets|i|mirror|images)\//;
 
 export function createWeb(deps: WebDeps): Web {
   const { config, log: rootLog } = deps;
@@ -178,6 +181,7 @@ export function createWeb(deps: WebDeps): Web {
     router.use(loginRouter(ctx));
     router.use(uiRouter(ctx));
     router.use(rolloutUiRouter(ctx));
+    if (deps.images) router.use(imagesUiRouter(ctx, deps.images));
   } else {
     router.get('/', (_req, res) => {
       res.type('text/plain').send('fleetboot: the admin UI is off (web.enabled: false); the JSON API at /api/v1 takes API tokens (fleetboot user token NAME)\n');

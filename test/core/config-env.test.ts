@@ -74,7 +74,7 @@ test('the embedded demo resolves its paths against the package, from any working
   assert.equal(r.loaded.baseDir, REPO);
   const c = spawnSync('node', [join(REPO, 'dist/src/cli.js'), 'check'], { encoding: 'utf8', cwd: '/tmp', env: { PATH: process.env.PATH } });
   assert.equal(c.status, 0, c.stderr);
-  assert.match(c.stdout, /^ok: 5 hosts, 4 roles \(embedded demo\)/);
+  assert.match(c.stdout, /^ok: 5 hosts, 5 roles \(embedded demo\)/);
 });
 
 test('FLEETBOOT_INVENTORY with the demo replaces the demo inventory', () => {

@@ -63,7 +63,7 @@ test('UI on through the Daemon: setup link, hosts page, event stream, and /api/v
     assert.equal(setup.length, 1);
     assert.match(setup[0].url!, new RegExp(`^${base}/setup\\?token=[A-Za-z0-9_-]{24}$`), 'plain http when https is off, with the bound port');
     assert.match(setup[0].msg, /within 60 min/);
-    assert.deepEqual(((await (await fetch(`${base}/healthz`)).json()) as { subsystems: string[] }).subsystems.sort(), ['cache', 'web']);
+    assert.deepEqual(((await (await fetch(`${base}/healthz`)).json()) as { subsystems: string[] }).subsystems.sort(), ['cache', 'images', 'web']);
     assert.equal((await fetch(`${base}/api/v1/cache/stats`)).status, 401);
     const cookie = await firstAdmin(base, setup[0].url!);
     const page = await fetch(`${base}/`, { headers: { cookie } });
