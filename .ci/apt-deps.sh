@@ -11,7 +11,7 @@ PKGS="ca-certificates git python3 make g++ sqlite3
   atftp tftp-hpa tftpd-hpa curl dhcping kea-admin kea-dhcp4-server wrk hyperfine nmap isc-dhcp-client
   chromium debootstrap apt-utils dpkg-dev apt-cacher-ng
   ipmitool openipmi python3-sushy redfishtool openssh-server
-  e2fsprogs zstd fuse2fs debian-archive-keyring"
+  e2fsprogs zstd fuse2fs debian-archive-keyring fdisk kmod"
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT

@@ -49,12 +49,16 @@ OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 DEFAULT_MODES="bios-http bios-undionly uefi-http uefi-snponly bios-2nic uefi-2nic bios-http-stock uefi-snponly-stock"
 APT_PKGS="qemu-system-x86 ipxe-qemu seabios ovmf ipxe busybox-static cpio tcpdump iproute2 curl file binutils python3 debian-installer-12-netboot-amd64"
+# the image modes: debootstrap (image build), depmod (installer modules), sfdisk/mke2fs/debugfs (disks)
+case " $* " in *" image-"*) APT_PKGS="$APT_PKGS debootstrap kmod fdisk e2fsprogs zstd" ;; esac
 [ "$E2E_SERVER" = fleetboot ] || APT_PKGS="$APT_PKGS dnsmasq-base"
 # pxe-rig's capture parser: ../shared beside the repo clone (CI), else /work/shared
 RIG=""
 for d in "$REPO/../shared/pxe-rig" /work/shared/pxe-rig; do [ -r "$d/phases.py" ] && { RIG=$(cd "$d" && pwd); break; }; done
 # shellcheck source=e2e/lib.sh
 . "$E2E_LIB/lib.sh"
+# shellcheck source=e2e/image.sh
+. "$E2E_LIB/image.sh"
 
 FB_CLI=${FB_CLI:-$REPO/dist/src/cli.js}   # another build of fleetboot (e.g. a patched copy) for experiments
 fb() { node "$FB_CLI" --config "$CFG" "$@"; }
@@ -62,7 +66,7 @@ srv_curl() { ip netns exec "$NS_SRV" curl -sS --max-time 10 "$@"; }
 
 mode_vars() { # MODE -> FW NICROM RA DECOY BASE_MODE
   local base=${1%-stock}
-  RA=1 DECOY=0; [ "$base" != "$1" ] && RA=0
+  RA=1 DECOY=0 IMAGE=0; [ "$base" != "$1" ] && RA=0
   case "$base" in
     bios-http|bios-undionly) FW=bios NICROM=ipxe ;;
     # a second NIC (first on the PCI bus, not cabled to the LAN) whose MAC is not in the
@@ -71,6 +75,9 @@ mode_vars() { # MODE -> FW NICROM RA DECOY BASE_MODE
     uefi-2nic) FW=uefi NICROM=ipxe DECOY=1 ;;
     uefi-http) FW=uefi NICROM=ipxe ;;
     uefi-snponly) FW=uefi NICROM=none ;;
+    # fleetboot's image installer (scripts/e2e/image.sh)
+    image-bios|image-bios-badsha|image-bios-nodata) FW=bios NICROM=ipxe IMAGE=1 ;;
+    image-uefi) FW=uefi NICROM=ipxe IMAGE=1 ;;
     *) log "unknown mode $1"; return 1 ;;
   esac
   BASE_MODE=$base
@@ -99,6 +106,7 @@ prepare() { # MODES...: config, assets, payload; called once
     echo "$key" > "$E2E_DIR/assets/tiny/.key"
   fi
   fb check >/dev/null || { fb check; return 1; }
+  case " $* " in *" image-"*) image_prepare || return 1 ;; esac
   # /api/v1 always needs credentials (web.enabled false: API tokens only), as a script would get them
   FLEETBOOT_SECRET_ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64) fb user add e2e >/dev/null || return 1
   API_TOKEN=$(fb user token e2e --name e2e) || return 1
@@ -226,6 +234,7 @@ run_mode() {
   VM_IP=$NET.$((20 + $(awk -F: -v m="$MODE" '$1==m {print NR}' "$E2E_DIR/hosts.txt")))  # inventory address
   if [ "$RA" = 1 ]; then start_ra; else stop_ra; fi
   kill -0 "$FB_PID" 2>/dev/null || { log "fleetboot died; restarting"; start_server || return 1; }
+  if [ "$IMAGE" = 1 ]; then run_image_mode; return; fi
   fb reinstall "$MODE" > "$RUN/reinstall.txt" 2>&1 || { fail "fleetboot reinstall $MODE: $(cat "$RUN/reinstall.txt")"; }
   local n0; n0=$(wc -l < "$E2E_DIR/fleetboot.log")
   start_capture "$RUN/capture.pcap"

@@ -7,6 +7,7 @@ import type { RunStore } from '../store/runs.js';
 import type { InstallService, Clock } from '../install/service.js';
 import { buildContext, type TemplateRenderer } from '../install/render.js';
 import { decideBoot } from './decide.js';
+import { imageBootFacts } from '../installer/boot-facts.js';
 import type { BootAnswer, BootHost, ClassifiedClient } from './types.js';
 import { ipxeChainScript, ipxeInstallScript, ipxeLocalScript, pxelinuxInstall, pxelinuxLocal } from './ipxe.js';
 
@@ -27,7 +28,9 @@ export class BootService {
   ) {}
 
   private bootHost(rh: ResolvedHost): BootHost {
-    return { name: rh.host.name, role: rh.roleName, kernel: rh.role.kernel, initrd: rh.role.initrd, cmdline: rh.role.cmdline };
+    const b: BootHost = { name: rh.host.name, role: rh.roleName, kernel: rh.role.kernel, initrd: rh.role.initrd, cmdline: rh.role.cmdline };
+    if (rh.role.installer === 'image') Object.assign(b, { installer: 'image' }, imageBootFacts(this.holder.config.paths, rh.roleName));
+    return b;
   }
 
   /** Decide for a client; records unknown MACs as discovered. */
@@ -75,6 +78,10 @@ export class BootService {
         break;
     }
     log.info({ host: rh?.host.name, action: answer.action, reason: 'reason' in answer ? answer.reason : undefined }, 'boot decision');
+    if (answer.action === 'local' && answer.refused && rh) {
+      log.warn({ host: rh.host.name, reason: answer.reason }, 'installer refused');
+      this.installs.note(rh.host.name, 'boot', `installer refused: ${answer.reason}`, client.ip);
+    }
     return { answer, script };
   }
 

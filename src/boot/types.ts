@@ -44,10 +44,16 @@ export interface BootHost {
   kernel: string; // path under boot-assets, e.g. "debian-12/linux"
   initrd: string;
   cmdline: string; // already rendered (variables substituted)
+  /** answer-file (default): the role's kernel/initrd; image: fleetboot's installer environment */
+  installer?: 'answer-file' | 'image';
+  /** image roles: the id of the role's newest image, if one is built */
+  imageId?: string;
+  /** image roles: boot-assets/fleetboot-installer/{vmlinuz,initrd.img} are there */
+  installerEnv?: boolean;
 }
 
 export type BootAnswer =
   | { action: 'install'; host: string; role: string; kernel: string; initrd: string; cmdline: string; runId: number }
-  | { action: 'local'; host: string; reason: string }
+  | { action: 'local'; host: string; reason: string; /** the installer was due but cannot be served */ refused?: boolean }
   | { action: 'discovery'; kernel: string; initrd: string; cmdline: string }
   | { action: 'silence'; reason: string };

@@ -86,7 +86,7 @@ type Release = Awaited<ReturnType<typeof parseRelease>>;
 /** Which index files apt, debootstrap and d-i fetch for one index: the compressed forms by
  *  name, and by hash when the Release says so. The uncompressed one is listed in Debian's
  *  Release for verification only (not on the mirror): used only when nothing else is. */
-function indexPaths(suite: string, base: string, release: Release): { fetch: string[]; parse: string } | null {
+export function indexPaths(suite: string, base: string, release: Release): { fetch: string[]; parse: string } | null {
   const byHash = /^yes$/i.test(release.fields['Acquire-By-Hash'] ?? '');
   let exts = ['.xz', '.gz'].filter((e) => release.sha256.has(`${base}${e}`));
   if (exts.length === 0 && release.sha256.has(base)) exts = [''];
@@ -100,7 +100,7 @@ function indexPaths(suite: string, base: string, release: Release): { fetch: str
   return { fetch, parse: `dists/${suite}/${base}${exts.includes('.gz') ? '.gz' : exts[0]}` };
 }
 
-class Index {
+export class Index {
   readonly all = new Map<string, Pkg>();
   readonly providers = new Map<string, string[]>();
 

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { ASSET_SOURCES, type AssetSource } from '../config/asset-sources.js';
+import { fetchInstallerAsset, wantsInstaller } from '../installer/assets-step.js';
 
 export { ASSET_SOURCES } from '../config/asset-sources.js';
 
@@ -131,11 +132,14 @@ export async function fetchAssets(assetsDir: string, log: (s: string) => void = 
 }
 
 export async function assetsCommand(rest: string[], loaded: LoadedConfig): Promise<number> {
-  if (rest[0] !== 'fetch') {
-    console.error('usage: fleetboot assets fetch');
+  const flags = rest.slice(1);
+  if (rest[0] !== 'fetch' || flags.some((f) => !['--installer', '--no-installer', '--rebuild-installer'].includes(f))) {
+    console.error('usage: fleetboot assets fetch [--installer | --no-installer] [--rebuild-installer]');
     return 2;
   }
   await fetchAssets(loaded.config.paths.assets);
   console.log(`boot assets written to ${loaded.config.paths.assets} (MANIFEST.json records versions and sha256)`);
+  // fleetboot's image installer (docs/installer.md): built when an image role needs it
+  if (wantsInstaller(loaded, flags)) await fetchInstallerAsset(loaded, flags);
   return 0;
 }

@@ -30,7 +30,8 @@ commands:
                             mark hosts for reinstall (or cancel the mark); --power: then
                             network-boot them once + power-cycle through their BMC (docs/power.md)
   events HOST [--json]      the host's latest install run, one line per event
-  assets fetch              fill boot-assets/ from Debian packages (ipxe, debian-installer)
+  assets fetch              fill boot-assets/ from Debian packages (ipxe, debian-installer;
+                            + the image installer with --installer or an image role)
   cache warm --role R [--dry-run]
                             pre-fetch what a role's install needs into the package cache
   user add NAME             create an admin user or reset its password (FLEETBOOT_SECRET_ADMIN_PASSWORD or prompt)

@@ -169,7 +169,8 @@ export function crossCheckInventory(rawHosts: unknown[], roles: Record<string, R
     const first = str(h.roles[0]);
     const install = first !== undefined ? roles[first] : undefined;
     if (install) {
-      const missing = (['kernel', 'initrd', 'template'] as const).filter((k) => !install[k]);
+      // an image role boots fleetboot's own installer environment: no kernel/initrd/template
+      const missing = install.installer === 'image' ? [] : (['kernel', 'initrd', 'template'] as const).filter((k) => !install[k]);
       if (missing.length) issues.push({ path: ['hosts', i, 'roles', 0], message: `role "${first}" is this host's install role (listed first) but has no ${missing.join(', ')}` });
     }
   });

@@ -13,6 +13,7 @@ import { httpMetrics } from '../metrics.js';
 import { bootRouter } from './boot.js';
 import { assetsHandler } from './assets.js';
 import { installRouter } from './install.js';
+import { planRouter } from './plan.js';
 import { apiRouter, apiErrorHandler, type ApiDeps } from './api.js';
 import { imageFilesHandler, imagesApi } from './images.js';
 
@@ -83,6 +84,7 @@ export function createApp(d: AppDeps): Express {
   app.get('/images/*path', imageFiles);
   app.head('/images/*path', imageFiles);
   app.use(installRouter({ installs: d.installs, holder: d.holder, renderer: d.renderer, log }));
+  app.use(planRouter({ installs: d.installs, holder: d.holder, log }));
   if (d.mirror) app.use('/mirror', d.mirror);
 
   const api = apiRouter({ holder: d.holder, store: d.store, installs: d.installs, cacheStats: d.cacheStats, cacheApi: d.cacheApi, rollouts: d.rollouts, power: d.power, imagesApi: d.images && imagesApi(d.images) });

@@ -180,7 +180,8 @@ export class InstallService extends EventEmitter {
 
   private facts(run: RunRow) {
     const role = this.holder.config.roles[run.role];
-    return { state: run.state, lastEventAt: run.last_event_at ?? run.booted_at ?? run.created_at, requireUp: role?.requireUp ?? false };
+    // an image always reports "up" from its first boot (fleetboot-firstboot.service): wait for it
+    return { state: run.state, lastEventAt: run.last_event_at ?? run.booted_at ?? run.created_at, requireUp: (role?.requireUp || role?.installer === 'image') ?? false };
   }
 
   private apply(run: RunRow, ev: RunEvent, message?: string, source?: string, stage?: string): void {
