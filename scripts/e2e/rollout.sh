@@ -177,7 +177,12 @@ rollout_e2e() {
   if [ ! -s "$E2E_DIR/assets/MANIFEST.json" ]; then
     fb assets fetch > "$RDIR/assets-fetch.log" 2>&1 || { tail -30 "$RDIR/assets-fetch.log" >&2; return 1; }
   fi
-  if [ ! -s "$E2E_DIR/assets/fleetboot-installer/MANIFEST.json" ]; then
+  # the installer environment is rebuilt when its sources are newer (as image.sh does)
+  local newest=0 f
+  for f in "$REPO"/src/installer/env/* "$REPO"/dist/src/installer/build.js "$REPO"/dist/src/installer/debs.js; do
+    [ "$f" -nt "$E2E_DIR/assets/fleetboot-installer/MANIFEST.json" ] && newest=1
+  done
+  if [ ! -s "$E2E_DIR/assets/fleetboot-installer/MANIFEST.json" ] || [ $newest = 1 ]; then
     fb assets fetch --installer > "$RDIR/assets-installer.log" 2>&1 || { tail -30 "$RDIR/assets-installer.log" >&2; return 1; }
   fi
   fb check > /dev/null || { fb check; return 1; }
