@@ -21,6 +21,7 @@
 #                        (boot.ipxe?mac=${netX/mac}; ${net0/mac} named the decoy under BIOS)
 #        <mode>-stock    same, without the IPv6 router advertisements (what a LAN without an
 #                        IPv6 router gives: iPXE waits ~16 s per stage for IPv6 autoconf)
+#        rollout         (alone) issue 14's rolling reinstall: scripts/e2e/rollout.sh
 #   default: bios-http bios-undionly uefi-http uefi-snponly bios-2nic uefi-2nic bios-http-stock uefi-snponly-stock
 #
 # Env: E2E_DIR (/tmp/fleetboot-e2e: work dir, report.txt, per-mode artifacts under run/),
@@ -279,6 +280,8 @@ run_mode() {
 }
 
 main() {
+  # issue 14: a rolling reinstall of several VMs behind simulated BMCs (scripts/e2e/rollout.sh)
+  if [ "${1:-}" = rollout ]; then . "$E2E_LIB/rollout.sh"; rollout_e2e; exit $?; fi
   [ "$(id -u)" = 0 ] || { echo "e2e.sh: must run as root (network namespaces, tap, QEMU)" >&2; exit 2; }
   local t_start; t_start=$(date +%s)
   [ $# -ge 1 ] || set -- $DEFAULT_MODES
