@@ -2,7 +2,7 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node's own test runner and ends
 // with one line CI can read: "N passed, N failed, N skipped".
 // Usage: node scripts/run-tests.mjs [substring...]   (only files whose path contains one of them)
-// FLEETBOOT_FAIL_ON_SKIP=1 (set by .ci/run, which runs as root): any skipped test fails the
+// FLEETBOOT_TEST_FAIL_ON_SKIP=1 (set by .ci/run, which runs as root): any skipped test fails the
 // run, so a test that needs root can never silently not run in CI. Skips are listed with
 // their reasons either way.
 import { run } from 'node:test';
@@ -33,7 +33,7 @@ if (files.length === 0) {
 }
 let passed = 0, failed = 0, skipped = 0;
 const skips = [];
-const failOnSkip = process.env.FLEETBOOT_FAIL_ON_SKIP === '1';
+const failOnSkip = process.env.FLEETBOOT_TEST_FAIL_ON_SKIP === '1';
 const counter = new Transform({
   objectMode: true,
   transform(ev, _enc, cb) {
@@ -63,7 +63,7 @@ stream.on('end', () => {
   // printed after the spec reporter has flushed
   setImmediate(() => {
     if (skips.length) console.log(`\nskipped:\n${skips.map((s) => `  ${s}`).join('\n')}`);
-    if (failOnSkip && skipped > 0) console.log(`FLEETBOOT_FAIL_ON_SKIP=1: ${skipped} skipped test(s) fail this run (run as root with the tools of .ci/apt-deps.sh)`);
+    if (failOnSkip && skipped > 0) console.log(`FLEETBOOT_TEST_FAIL_ON_SKIP=1: ${skipped} skipped test(s) fail this run (run as root with the tools of .ci/apt-deps.sh)`);
     console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
     if (failed > 0 || (failOnSkip && skipped > 0)) process.exitCode = 1;
   });

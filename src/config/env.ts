@@ -98,7 +98,8 @@ export function applyEnv(raw: Record<string, unknown>, schema: z.ZodTypeAny, env
   }
   for (const name of Object.keys(env)) {
     // a typo in a variable name should not silently do nothing
-    if (name.startsWith('FLEETBOOT_') && !known.has(name) && !RESERVED_ENV.has(name) && !name.startsWith('FLEETBOOT_SECRET_')) {
+    // FLEETBOOT_TEST_* belongs to the test harness (scripts/run-tests.mjs, test/): never a setting
+    if (name.startsWith('FLEETBOOT_') && !known.has(name) && !RESERVED_ENV.has(name) && !name.startsWith('FLEETBOOT_SECRET_') && !name.startsWith('FLEETBOOT_TEST_')) {
       errors.push({ env: name, message: 'unknown setting (see `fleetboot check --env` for the list)' });
     }
   }

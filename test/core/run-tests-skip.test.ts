@@ -1,5 +1,5 @@
 // scripts/run-tests.mjs: skipped tests (single ones and whole suites) are counted and listed
-// with their reasons; FLEETBOOT_FAIL_ON_SKIP=1 (.ci/run) turns any skip into a failed run.
+// with their reasons; FLEETBOOT_TEST_FAIL_ON_SKIP=1 (.ci/run) turns any skip into a failed run.
 // needsRoot() skips exactly when this process lacks the capabilities.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,18 +35,18 @@ test('skips are counted (a skipped suite as one) and listed with their reasons; 
   assert.match(r.stdout, /\n1 passed, 0 failed, 2 skipped\n$/);
 });
 
-test('FLEETBOOT_FAIL_ON_SKIP=1 fails the run on any skip, keeping the final line', () => {
-  const r = runner(FILES, { FLEETBOOT_FAIL_ON_SKIP: '1' });
+test('FLEETBOOT_TEST_FAIL_ON_SKIP=1 fails the run on any skip, keeping the final line', () => {
+  const r = runner(FILES, { FLEETBOOT_TEST_FAIL_ON_SKIP: '1' });
   assert.equal(r.status, 1);
-  assert.match(r.stdout, /FLEETBOOT_FAIL_ON_SKIP=1: 2 skipped test\(s\) fail this run/);
+  assert.match(r.stdout, /FLEETBOOT_TEST_FAIL_ON_SKIP=1: 2 skipped test\(s\) fail this run/);
   assert.match(r.stdout, /\n1 passed, 0 failed, 2 skipped\n$/);
-  const clean = runner({ 'b.test.js': `require('node:test').test('ok', () => {});\n` }, { FLEETBOOT_FAIL_ON_SKIP: '1' });
+  const clean = runner({ 'b.test.js': `require('node:test').test('ok', () => {});\n` }, { FLEETBOOT_TEST_FAIL_ON_SKIP: '1' });
   assert.equal(clean.status, 0, clean.stdout);
   assert.match(clean.stdout, /\n1 passed, 0 failed, 0 skipped\n$/);
 });
 
-test('.ci/run sets FLEETBOOT_FAIL_ON_SKIP=1 for the suite', () => {
-  assert.match(readFileSync(join(REPO, '.ci/run'), 'utf8'), /^FLEETBOOT_FAIL_ON_SKIP=1 (FLEETBOOT_[A-Z_]+=1 )*npm test$/m);
+test('.ci/run sets FLEETBOOT_TEST_FAIL_ON_SKIP=1 for the suite', () => {
+  assert.match(readFileSync(join(REPO, '.ci/run'), 'utf8'), /^FLEETBOOT_TEST_FAIL_ON_SKIP=1 (FLEETBOOT_[A-Z_]+=1 )*npm test$/m);
 });
 
 test('needsRoot follows the effective capabilities, not just the uid', () => {

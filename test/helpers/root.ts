@@ -1,7 +1,7 @@
 // Tests that create network namespaces, bridges or raw sockets need root (precisely: the
 // capabilities below, which a container's root may lack). Without them such a test is
 // skipped with a "needs root" reason instead of failing on "Operation not permitted";
-// `.ci/run` sets FLEETBOOT_FAIL_ON_SKIP=1, so there a skip fails the run (scripts/run-tests.mjs).
+// `.ci/run` sets FLEETBOOT_TEST_FAIL_ON_SKIP=1, so there a skip fails the run (scripts/run-tests.mjs).
 import { readFileSync } from 'node:fs';
 
 const CAPS = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18, CAP_SYS_ADMIN: 21, CAP_MKNOD: 27 } as const;
