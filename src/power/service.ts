@@ -3,6 +3,7 @@
 // ignored it), retries with backoff for failures that are safe to repeat, at most
 // `concurrency` BMC calls at once, one call per host at a time, and a result per host: a
 // dead BMC is an error on that host, never an exception or a hang of the caller.
+import { Slots } from '../slots.js';
 import type { Logger } from '../log.js';
 import { powerFor } from './index.js';
 import { PowerError, type PowerState, type PowerAction, type PowerDriver, type PowerDriverOptions, type PowerHost, type PowerResult, type SecretSource } from './types.js';
@@ -38,8 +39,7 @@ const IDEMPOTENT = new Set<PowerAction>(['status', 'on', 'off']);
 
 export class PowerService {
   private readonly log: Logger;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots = new Slots(() => this.o.concurrency ?? 16);
   private readonly hostChains = new Map<string, Promise<unknown>>();
   private readonly stopping = new AbortController();
   private readonly known = new Map<string, KnownPower>();
@@ -64,10 +64,10 @@ export class PowerService {
 
   /** BMC calls running now (never above the concurrency bound) and waiting for a slot. */
   get inFlight(): number {
-    return this.active;
+    return this.slots.running;
   }
   get queued(): number {
-    return this.waiting.length;
+    return this.slots.queued;
   }
 
   /** Aborts every call in flight (daemon shutdown); later calls fail at once. */
@@ -122,7 +122,7 @@ export class PowerService {
     for (;;) {
       attempts++;
       try {
-        const out = await this.slot(() => this.once(driver, action, timeoutMs, signal));
+        const out = await this.slots.run(() => this.once(driver, action, timeoutMs, signal));
         const r: PowerResult = { host: name, action, ok: true, driver: cfg.driver, attempts, ms: Date.now() - t0, ...out };
         this.log.info({ host: name, action, driver: cfg.driver, state: r.state, attempts, ms: r.ms, manual: !!r.instruction }, 'power action done');
         return r;
@@ -180,20 +180,6 @@ export class PowerService {
         (e) => end(() => reject(e)),
       );
     });
-  }
-
-  private async slot<T>(fn: () => Promise<T>): Promise<T> {
-    const max = this.o.concurrency ?? 16;
-    // a finished call hands its slot straight to the next waiter, so newcomers cannot overtake
-    if (this.active >= max) await new Promise<void>((r) => this.waiting.push(r));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
   }
 }
 

@@ -4,6 +4,8 @@
 // hundreds of hashes in front of the boot path's file reads (issue 13: a kernel download
 // took 80 s during 200 parallel logins). Attempts beyond active + queued are refused at once
 // (the caller answers 503): a guesser gains nothing from waiting in line.
+import { Slots } from '../slots.js';
+
 export class HashBusyError extends Error {
   constructor() {
     super('too many password checks in progress');
@@ -11,41 +13,33 @@ export class HashBusyError extends Error {
 }
 
 export class HashGate {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: Slots;
   /** most hashes ever running at once (for /metrics and tests) */
   peak = 0;
   /** hashes started */
   started = 0;
 
   constructor(
-    private readonly maxActive: () => number,
+    maxActive: () => number,
     private readonly maxQueued: () => number,
-  ) {}
+  ) {
+    this.slots = new Slots(maxActive);
+  }
 
   get running(): number {
-    return this.active;
+    return this.slots.running;
   }
 
   get queued(): number {
-    return this.waiting.length;
+    return this.slots.queued;
   }
 
   /** Runs fn when a slot is free; throws HashBusyError at once when the queue is full too. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.maxActive()) {
-      if (this.waiting.length >= this.maxQueued()) throw new HashBusyError();
-      // the finishing job hands its slot over: `active` stays as it is
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else this.active++;
-    this.started++;
-    this.peak = Math.max(this.peak, this.active);
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
+    if (this.slots.full && this.slots.queued >= this.maxQueued()) throw new HashBusyError();
+    return this.slots.run(fn, () => {
+      this.started++;
+      this.peak = Math.max(this.peak, this.slots.running);
+    });
   }
 }
