@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { FIX, PY, PxeWitness, boots, startRedfishSim, vmState, waitUntil, type RedfishSim } from './sim.js';
 import { PowerService } from '../../src/power/service.js';
 import { EnvSecrets } from '../../src/power/secrets.js';
@@ -35,12 +36,22 @@ describe('Redfish BMC simulator + real clients + fleetboot redfish driver', { ti
     await witness.close();
   });
 
+  // a client failure carries what the simulator saw and printed, so a CI failure explains itself
+  const withSimSide = async <T>(p: Promise<T>): Promise<T> => {
+    try {
+      return await p;
+    } catch (e) {
+      const errs = existsSync(join(sim.dir, 'errors.log')) ? readFileSync(join(sim.dir, 'errors.log'), 'utf8') : '(none)';
+      (e as Error).message += `\n--- simulator requests (last 12):\n${sim.requests().slice(-12).join('\n')}\n--- simulator output:\n${sim.proc.lines.slice(-20).join('\n')}\n--- simulator errors.log:\n${errs}`;
+      throw e;
+    }
+  };
   const sushy = async (how: 'basic' | 'session', ...steps: string[]) => {
-    const { stdout } = await exec(PY, [join(FIX, 'sushy_check.py'), `https://localhost:${sim.port}`, sim.ca, how, ...steps], { env, timeout: 120_000 });
+    const { stdout } = await withSimSide(exec(PY, [join(FIX, 'sushy_check.py'), `https://localhost:${sim.port}`, sim.ca, how, ...steps], { env, timeout: 120_000 }));
     return stdout.trim().split('\n').map((l) => JSON.parse(l) as { step: string; power: string; target: string; enabled: string; resets: string[]; auth: string });
   };
   const rft = async (...args: string[]) => {
-    const { stdout } = await exec('redfishtool', ['-r', `127.0.0.1:${sim.port}`, '-S', 'Always', '-u', 'admin', '-p', PASSWORD, ...args], { timeout: 120_000 });
+    const { stdout } = await withSimSide(exec('redfishtool', ['-r', `127.0.0.1:${sim.port}`, '-S', 'Always', '-u', 'admin', '-p', PASSWORD, ...args], { timeout: 120_000 }));
     return stdout;
   };
 
