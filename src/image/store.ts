@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 
 /** Bumped whenever what the builder puts into an image changes, so old ids stop matching. */
-export const IMAGE_BUILDER_VERSION = 1;
+export const IMAGE_BUILDER_VERSION = 2; // 2: the initramfs without the network class (rootfs.ts)
 
 export const IMAGE_FORMAT = 'ext4+zstd' as const;
 
