@@ -182,7 +182,8 @@ if kind == "ok":
     up = msg("up")
     if not up or ("sha256=%s" % want) not in up[-1]: errs.append("first boot's up message %r lacks the data file's sha256=%s" % (up[-1:] or None, want))
     img = [m for m in msg("image") if "MB/s" in m]
-    rate = re.search(r"\(([\d.]+) MB/s\)", img[-1]).group(1) if img else "?"
+    m = re.search(r"\(([\d.]+) MB/s", img[-1]) if img else None
+    rate = m.group(1) if m else "?"
     tup, tdone, tplan = t(lambda e: e.get("stage") == "up"), t(lambda e: e.get("stage") == "done" and e["kind"] == "progress"), t(lambda e: e.get("stage") == "plan")
     f = lambda a, b: "%.1f" % ((a - b) / 1000) if a and b else "?"
     info.append("pxe->plan=%ss pxe->done=%ss pxe->up=%ss image_write=%s MB/s" % (f(tplan, pxe), f(tdone, pxe), f(tup, pxe), rate))
@@ -196,7 +197,8 @@ else:
 print("ERR " + "; ".join(errs) if errs else "OK " + " ".join(info))
 EOF
 )
-  case "$out" in ERR*) fail "${out#ERR }"; IMAGE_SUMMARY="" ;; *) IMAGE_SUMMARY=${out#OK } ;; esac
+  # a checker that crashed printed neither OK nor ERR: that is a failure, never a pass
+  case "$out" in ERR*) fail "${out#ERR }"; IMAGE_SUMMARY="" ;; OK*) IMAGE_SUMMARY=${out#OK } ;; *) fail "the timeline check did not run to its end: ${out:-no output}"; IMAGE_SUMMARY="" ;; esac
   local console; console=$(sed 's/\r//g' "$RUN/console-first.raw" 2>/dev/null)
   case "$kind" in
     ok)

@@ -107,8 +107,9 @@ RemainAfterExit=yes
 WantedBy=multi-user.target
 `;
 
-// The image carries no SSH host keys. The installer writes fresh ones; should a host boot
-// without them, sshd generates its own instead of failing to start.
+// The image carries no SSH host keys. The installer writes fresh Ed25519 and ECDSA keys; this
+// makes the RSA one at sshd's first start (docs/installer.md, identity), and any key a host
+// lacks, instead of sshd failing to start.
 export const SSH_HOSTKEYS_DROPIN = `[Service]
 ExecStartPre=
 ExecStartPre=/usr/bin/ssh-keygen -A

@@ -94,7 +94,7 @@ test('daemon TFTP per-MAC file follows the HTTP boot decision (local, then the m
   assert.deepEqual(t, { kernel: 'tiny/vmlinuz', initrd: 'tiny/initrd.img', cmdline: `console=ttyS0 fb.cb=${base}/i/${token}/progress fb.host=alpha` });
   assert.deepEqual(await viaHttp(ALPHA), t, 'TFTP and HTTP give the same answer');
   // boot.ipxe over TFTP hands iPXE to the HTTP decision for the booting NIC
-  assert.equal(String(await tftpGet(fx, '127.0.0.1', port, 'boot.ipxe')), `#!ipxe\nchain ${base}/boot.ipxe?mac=\${netX/mac} || exit\n`);
+  assert.equal(String(await tftpGet(fx, '127.0.0.1', port, 'boot.ipxe')), `#!ipxe\nchain ${base}/boot.ipxe?mac=\${netX/mac} || exit 1\n`);
 });
 
 test('an inventory reload (SIGHUP) changes what daemon TFTP serves', async () => {
