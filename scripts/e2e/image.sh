@@ -202,7 +202,12 @@ EOF
   local console; console=$(sed 's/\r//g' "$RUN/console-first.raw" 2>/dev/null)
   case "$kind" in
     ok)
-      grep -aq "fleetboot: local boot" <<<"$console" || fail "the second PXE boot did not get fleetboot's local-boot script"
+      if [ "$FW" = uefi ]; then
+        # the installer set BootNext to its NVRAM entry: the first boot goes straight to the disk
+        grep -aq 'BdsDxe: starting Boot[0-9A-F]* "fleetboot-installed"' <<<"$console" || fail "the first boot did not start the installer's NVRAM entry fleetboot-installed (BootNext)"
+      else
+        grep -aq "fleetboot: local boot" <<<"$console" || fail "the second PXE boot did not get fleetboot's local-boot script"
+      fi
       local have; have=$(data_file_sha "$RUN/disk.raw")
       [ "$have" = "$want" ] || fail "the data file on the disk image has sha256 $have, was $want"
       IMAGE_SUMMARY="$IMAGE_SUMMARY $WIRE data=kept(sha256 ${want:0:12}) load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" ;;

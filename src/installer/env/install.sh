@@ -322,6 +322,11 @@ fb_nvram_entry() {
   neworder=$(echo $head $new $tail | tr ' ' ',')
   if [ -n "$new" ] && run chroot $T efibootmgr -q -o "$neworder"; then
     NVRAM="; NVRAM entry Boot$new, BootOrder $neworder"
+    # BootNext: the reboot right after the install goes straight to the new system. Firmware
+    # may try other network entries before ours however BootOrder reads (OVMF sorts it by
+    # QEMU's bootindex at every boot: its IPv6 PXE entry then waited 68 s for a DHCPv6 answer
+    # before the disk's turn); later boots ask the network first, as before.
+    run chroot $T efibootmgr -q -n "$new" && NVRAM="$NVRAM, BootNext $new"
   else
     NVRAM="; NVRAM entry ${new:-?} made, BootOrder not changed"
   fi
