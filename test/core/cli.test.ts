@@ -45,7 +45,7 @@ test('reinstall marks hosts the running daemon then serves the installer to; eve
     assert.match(r.out, /boot\s+pxe  installer kernel served/);
     r = await fb(fx.configFile, 'reinstall', '--cancel', 'alpha');
     assert.match(r.out, /alpha: cancelled/);
-    assert.match(await (await fetch(`${base}/boot.ipxe?mac=52:54:00:aa:00:01`)).text(), /\nexit\n$/);
+    assert.match(await (await fetch(`${base}/boot.ipxe?mac=52:54:00:aa:00:01`)).text(), /\nexit 1\n$/);
     r = await fb(fx.configFile, 'reinstall', '--label', 'rack1', '--yes');
     assert.match(r.out, /alpha: marked/);
     assert.match(r.out, /beta: marked/);

@@ -52,7 +52,7 @@ test('the embedded demo serves /healthz and /boot.ipxe', async () => {
     assert.deepEqual(health.restartPending, []);
     const known = await fetch(`${base}/boot.ipxe?mac=52:54:00:00:01:01`);
     assert.equal(known.status, 200);
-    assert.equal(await known.text(), '#!ipxe\necho fleetboot: local boot (not marked for reinstall)\nexit\n');
+    assert.equal(await known.text(), '#!ipxe\necho fleetboot: local boot (not marked for reinstall)\nexit 1\n');
     const unknown = await (await fetch(`${base}/boot.ipxe?mac=52:54:00:99:99:99`)).text();
     assert.match(unknown, /^#!ipxe\necho fleetboot: local boot \(unknown MAC 52:54:00:99:99:99/);
     assert.ok(existsSync(join(dir, 'demo.sqlite')), 'state went where FLEETBOOT_PATHS_DB said');

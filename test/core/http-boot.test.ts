@@ -39,7 +39,7 @@ test('boot.ipxe without a mac is a 400 iPXE script', async () => {
 });
 
 test('unmarked known host boots locally; unknown MAC is recorded as discovered', async () => {
-  assert.equal(await curl(`${base}/boot.ipxe?mac=52:54:00:aa:00:01`), '#!ipxe\necho fleetboot: local boot (not marked for reinstall)\nexit\n');
+  assert.equal(await curl(`${base}/boot.ipxe?mac=52:54:00:aa:00:01`), '#!ipxe\necho fleetboot: local boot (not marked for reinstall)\nexit 1\n');
   const unknown = await curl(`${base}/boot.ipxe?mac=52-54-00-FF-00-09`);
   assert.match(unknown, /local boot \(unknown MAC 52:54:00:ff:00:09/);
   const disc = d.store.discovered();
@@ -83,7 +83,7 @@ test('a full install run: mark -> installer script -> answer -> progress -> done
   assert.equal(d.store.run(m.runId)!.state, 'done');
   assert.equal(d.store.isMarked('alpha'), false);
   // the next boot is local, and the token is dead
-  assert.match(await curl(`${base}/boot.ipxe?mac=52:54:00:aa:00:01`), /\nexit\n$/);
+  assert.match(await curl(`${base}/boot.ipxe?mac=52:54:00:aa:00:01`), /\nexit 1\n$/);
   assert.equal(await status(`${progressUrl}?stage=late`), '404');
   assert.equal(await status(`${base}/i/${token}/answer`), '404');
   const kinds = d.store.events({ runId: m.runId }).map((e) => `${e.kind}:${e.stage ?? ''}`);

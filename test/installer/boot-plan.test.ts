@@ -86,7 +86,7 @@ test('marked image host: refused while there is no image, then the installer wit
   // no image, no installer env: local boot, the mark stays, the timeline says why
   let script = await curl(`${base}/boot.ipxe?mac=${MAC}`);
   assert.match(script, /local boot \(role img has no image yet/);
-  assert.match(script, /^exit$/m);
+  assert.match(script, /^exit 1$/m);
   assert.equal(d.installs.hostState('web-01').reinstallMarked, true);
   const refused = d.store.events({ host: 'web-01' }).filter((e) => /installer refused/.test(e.message ?? ''));
   assert.equal(refused.length, 1);

@@ -46,7 +46,7 @@ async function tftpGet(fx: Fixture, host: string, port: number, file: string): P
 
 /** The decision parts both renderings carry: kernel, initrd, command line (or "local"). */
 function fromIpxe(script: string) {
-  if (/^exit$/m.test(script) && /local boot/.test(script)) return 'local';
+  if (/^exit 1$/m.test(script) && /local boot/.test(script)) return 'local';
   const k = /^kernel (\S+) initrd=\S+ (.*)$/m.exec(script);
   const i = /^initrd (\S+)$/m.exec(script);
   assert.ok(k && i, script);

@@ -291,7 +291,7 @@ fb_nvram_entry() {
   mount -t efivarfs efivarfs $ev 2>/dev/null
   efi() { chroot $T efibootmgr "$@"; }
   if ! efi -v > /tmp/efi.before 2>&1; then
-    NVRAM="; no NVRAM entry (efibootmgr: $(head -n 1 /tmp/efi.before)), removable path only"
+    NVRAM=", no NVRAM entry (efibootmgr: $(head -n 1 /tmp/efi.before)), removable path only"
     umount $ev 2>/dev/null; return 0
   fi
   cat /tmp/efi.before >> "$LOG"
@@ -300,7 +300,7 @@ fb_nvram_entry() {
     run chroot $T efibootmgr -q -b "$b" -B
   done
   if ! run chroot $T efibootmgr -q -c -d "$DISK" -p "$FB_P_ESP" -L fleetboot-installed -l '\EFI\debian\grubx64.efi'; then
-    NVRAM="; no NVRAM entry (efibootmgr -c failed), removable path only"
+    NVRAM=", no NVRAM entry (efibootmgr -c failed), removable path only"
     umount $ev 2>/dev/null; return 0
   fi
   efi -v > /tmp/efi.after 2>&1
@@ -321,14 +321,14 @@ fb_nvram_entry() {
   done
   neworder=$(echo $head $new $tail | tr ' ' ',')
   if [ -n "$new" ] && run chroot $T efibootmgr -q -o "$neworder"; then
-    NVRAM="; NVRAM entry Boot$new, BootOrder $neworder"
+    NVRAM=", NVRAM entry Boot$new, BootOrder $neworder"
     # BootNext: the reboot right after the install goes straight to the new system. Firmware
     # may try other network entries before ours however BootOrder reads (OVMF sorts it by
     # QEMU's bootindex at every boot: its IPv6 PXE entry then waited 68 s for a DHCPv6 answer
     # before the disk's turn); later boots ask the network first, as before.
     run chroot $T efibootmgr -q -n "$new" && NVRAM="$NVRAM, BootNext $new"
   else
-    NVRAM="; NVRAM entry ${new:-?} made, BootOrder not changed"
+    NVRAM=", NVRAM entry ${new:-?} made, BootOrder not changed"
   fi
   efi -v >> "$LOG" 2>&1
   umount $ev 2>/dev/null
