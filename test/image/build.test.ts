@@ -107,6 +107,18 @@ test('image build: debootstrap through the cache, ext4+zstd, identity scrubbed, 
     assert.match(debugfs(raw, 'cat /usr/local/sbin/fleetboot-firstboot'), /FLEETBOOT_PROGRESS_URL/);
     assert.doesNotMatch(debugfs(raw, 'ls /etc/dpkg/dpkg.cfg.d'), /unsafe-io/, 'the build-only dpkg setting is gone');
     assert.match(debugfs(raw, 'cat /etc/initramfs-tools/initramfs.conf'), /^MODULES=most$/m);
+    // ... overridden by fleetboot's conf.d + hook: MODULES=most without its network class
+    assert.match(debugfs(raw, 'cat /etc/initramfs-tools/conf.d/fleetboot-modules'), /^MODULES=list$/m);
+    assert.match(debugfs(raw, 'cat /etc/initramfs-tools/hooks/fleetboot-modules'), /^auto_add_modules base ide scsi block ata dasd firewire mmc usb_storage fb$/m);
+    const initrd = join(dir, 'initrd.img');
+    spawnSync('debugfs', ['-R', `dump /boot/initrd.img-${m.kernelVersion} ${initrd}`, raw]);
+    const members = spawnSync('sh', ['-c', 'zstd -q -dc "$1" | cpio -t --quiet', 'sh', initrd], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
+    for (const mod of ['virtio_blk.ko', 'nvme.ko', 'ahci.ko', 'megaraid_sas.ko', 'mpt3sas.ko', 'ext4.ko', 'crc32c_generic.ko']) {
+      assert.ok(members.includes(`/${mod}`), `the initramfs has the disk/filesystem module ${mod}`);
+    }
+    for (const mod of ['e1000e.ko', 'igb.ko', 'ixgbe.ko', 'mlx5_core.ko', 'virtio_net.ko']) {
+      assert.ok(!members.includes(`/${mod}`), `no network driver ${mod} in the initramfs (nothing in it needs one)`);
+    }
     rmSync(raw);
 
     // the same inputs: reused, nothing rebuilt
