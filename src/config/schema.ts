@@ -62,6 +62,12 @@ export const installSchema = z
     eventsPerSecond: z.number().positive().default(10),
     /** ... with this burst on top */
     eventBurst: z.number().int().positive().default(100),
+    /** installer syslog lines one run may store (a d-i install sends a few thousand); more are dropped */
+    maxLogLinesPerRun: z.number().int().positive().default(20000),
+    /** syslog lines per second per run, sustained ... */
+    logLinesPerSecond: z.number().positive().default(100),
+    /** ... with this burst on top */
+    logBurst: z.number().int().positive().default(2000),
   })
   .strict()
   .default({});

@@ -15,6 +15,15 @@ export interface EventLimits {
   burst: number;
 }
 
+/** How refusals name what is counted and the settings that bound it. */
+export interface BudgetWords {
+  noun: string;
+  max: string;
+  rate: string;
+}
+
+const EVENT_WORDS: BudgetWords = { noun: 'events', max: 'install.maxEventsPerRun', rate: 'install.eventsPerSecond' };
+
 export type Admission = { ok: true } | { ok: false; reason: 'cap' | 'rate'; message: string; retryAfterSeconds?: number };
 
 interface Slot {
@@ -33,6 +42,7 @@ export class EventBudget {
     /** events of the budgeted kinds already stored for a run (after a restart, the count goes on) */
     private readonly stored: (runId: number) => number,
     private readonly clock: Clock,
+    private readonly words: BudgetWords = EVENT_WORDS,
   ) {}
 
   admit(runId: number, l: EventLimits): Admission {
@@ -46,11 +56,12 @@ export class EventBudget {
     s.tokens = Math.min(l.burst, s.tokens + ((now - s.at) / 1000) * l.perSecond);
     s.at = now;
     if (s.count >= l.maxPerRun) {
-      return { ok: false, reason: 'cap', message: `this install run has ${s.count} events, the most one run may store (install.maxEventsPerRun ${l.maxPerRun}); further events are refused, state changes (done, failed) still apply` };
+      const w = this.words;
+      return { ok: false, reason: 'cap', message: `this install run has ${s.count} ${w.noun}, the most one run may store (${w.max} ${l.maxPerRun}); further ${w.noun} are refused, state changes (done, failed) still apply` };
     }
     if (s.tokens < 1) {
       const wait = Math.max(1, Math.ceil((1 - s.tokens) / l.perSecond));
-      return { ok: false, reason: 'rate', message: `too many events for this install run (install.eventsPerSecond ${l.perSecond}, burst ${l.burst}); retry in ${wait} s`, retryAfterSeconds: wait };
+      return { ok: false, reason: 'rate', message: `too many ${this.words.noun} for this install run (${this.words.rate} ${l.perSecond}, burst ${l.burst}); retry in ${wait} s`, retryAfterSeconds: wait };
     }
     s.tokens -= 1;
     s.count++;
@@ -63,5 +74,5 @@ export class EventBudget {
   }
 }
 
-/** The event kinds a client can cause; `state` (ours) and `log` (syslog, its own path) are not. */
+/** The event kinds a client can cause; `state` (ours) is not, and `log` (syslog) has a budget of its own. */
 export const BUDGETED_KINDS = ['progress', 'boot', 'http', 'tftp', 'dhcp'] as const;

@@ -49,11 +49,13 @@ export class InstallService extends EventEmitter {
   ) {
     super();
     this.budget = new EventBudget((id) => this.store.countEvents(id, BUDGETED_KINDS), clock);
+    this.logBudget = new EventBudget((id) => this.store.countEvents(id, ['log']), clock, { noun: 'syslog lines', max: 'install.maxLogLinesPerRun', rate: 'install.logLinesPerSecond' });
     // one line per run and minute about refused events, however many are refused
     this.refusals = new LogLimiter(log, { perWindow: 1, windowMs: 60_000, now: () => clock.now() });
   }
 
   private readonly budget: EventBudget;
+  private readonly logBudget: EventBudget;
   private readonly refusals: LogLimiter;
 
   /** Whether the run may store one more client event (install.maxEventsPerRun / eventsPerSecond / eventBurst). */
@@ -180,13 +182,30 @@ export class InstallService extends EventEmitter {
     return { ok: true, run };
   }
 
-  /** Installer log lines (syslog) attached to the host's open run. */
-  logLine(host: string, message: string, source?: string, at = this.clock.now()): void {
+  /**
+   * Installer log lines (syslog) attached to the host's open run (or its last one). Syslog is
+   * UDP: anyone can send lines in an installer's name, so they have a budget of their own
+   * (install.maxLogLinesPerRun, logLinesPerSecond, logBurst), apart from the client events'
+   * (a chatty d-i must not use up the budget its progress callbacks need). A host with no run
+   * at all has nothing to attach a line to: dropped. Returns whether the line was stored.
+   */
+  logLine(host: string, message: string, source?: string, at = this.clock.now()): boolean {
     const open = this.store.openRun(host);
     const run = open ?? this.store.latestRun(host);
-    const ev = this.store.addEvent({ runId: run?.id ?? null, host, at, kind: 'log', message, source });
+    if (!run) {
+      this.refusals.write('warn', `log ${host} norun`, { host, ip: source }, 'syslog line for a host with no install run; dropped');
+      return false;
+    }
+    const i = this.holder.config.install;
+    const a = this.logBudget.admit(run.id, { maxPerRun: i.maxLogLinesPerRun, perSecond: i.logLinesPerSecond, burst: i.logBurst });
+    if (!a.ok) {
+      this.refusals.write('warn', `log ${run.id} ${a.reason}`, { host, runId: run.id, ip: source, reason: a.reason }, `syslog line dropped: ${a.message}`);
+      return false;
+    }
+    const ev = this.store.addEvent({ runId: run.id, host, at, kind: 'log', message, source });
     if (open) this.touch(open);
     this.emit('change', { host, event: ev } satisfies ChangeEvent);
+    return true;
   }
 
   /**

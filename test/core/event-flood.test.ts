@@ -105,3 +105,39 @@ test('events API: ?limit= pages with a `next` link through every row of a long r
     fx.cleanup();
   }
 });
+
+test('syslog lines: their own budget (burst, rate, per-run cap), dropped for a host with no run, the event budget untouched', async () => {
+  const clock = new FakeClock();
+  const fx = makeFixture('install:\n  maxEventsPerRun: 300\n  eventsPerSecond: 20\n  eventBurst: 100\n  maxLogLinesPerRun: 250\n  logLinesPerSecond: 10\n  logBurst: 100\n');
+  const { d, base } = await startDaemon(fx, clock);
+  try {
+    d.installs.mark(['alpha'], 'test');
+    const run = d.store.openRun('alpha')!;
+    const logs = () => (d.db.prepare(`SELECT COUNT(*) n FROM events WHERE run_id = ? AND kind = 'log'`).get(run.id) as { n: number }).n;
+    // the clock stands still: the burst is all there is
+    let stored = 0;
+    for (let i = 0; i < 300; i++) if (d.installs.logLine('alpha', `line ${i}`, '10.0.0.5')) stored++;
+    assert.equal(stored, 100, 'the burst');
+    assert.equal(logs(), 100);
+    // 5 s later: 50 more tokens
+    clock.advance(5000);
+    for (let i = 0; i < 300; i++) d.installs.logLine('alpha', `later ${i}`, '10.0.0.5');
+    assert.equal(logs(), 150);
+    // time passes: the bucket refills, until the run's cap
+    for (let round = 0; round < 5; round++) {
+      clock.advance(60_000);
+      for (let i = 0; i < 300; i++) d.installs.logLine('alpha', `round ${round} ${i}`, '10.0.0.5');
+    }
+    assert.equal(logs(), 250, 'exactly the cap stored');
+    // the flood of log lines left the run's event budget alone: progress callbacks still work
+    const r = await fetch(`${base}/i/${run.token}/progress?stage=base-install&message=ok`);
+    assert.equal(r.status, 200);
+    // a host with no install run: nothing to attach the line to
+    assert.equal(d.store.latestRun('beta'), undefined);
+    assert.equal(d.installs.logLine('beta', 'who am I', '10.0.0.6'), false);
+    assert.equal((d.db.prepare(`SELECT COUNT(*) n FROM events WHERE host = 'beta' AND kind = 'log'`).get() as { n: number }).n, 0);
+  } finally {
+    await d.stop();
+    fx.cleanup();
+  }
+});
