@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arg, load, median, percentile, startFleetboot, type Fleetboot } from '../lib.js';
@@ -28,6 +29,9 @@ const BASELINE = arg('baseline', '');
 const PROFILE = arg('profile', '');
 const TIMEOUT_MS = 60_000;
 const here = dirname(fileURLToPath(import.meta.url));
+/** the bench's own event loop: a stall here is measured as server latency */
+const elDelay = monitorEventLoopDelay({ resolution: 5 });
+elDelay.enable();
 
 const KERNEL = randomBytes(4 * 1024 * 1024);
 const INITRD = randomBytes(16 * 1024 * 1024);
@@ -42,19 +46,29 @@ function inventory(): string {
   return `roles:\n  r:\n    kernel: r/vmlinuz\n    initrd: r/initrd.img\n    cmdline: "console=ttyS0 fb.cb={{ urls.progress }}"\n    template: t.cfg\nhosts:\n${hosts.join('\n') || '  []'}\n`;
 }
 
-interface Got { status: number; bytes: number; length: number; ms: number; body?: string }
+interface Got { status: number; bytes: number; length: number; ms: number; body?: string; connectMs?: number; headersMs?: number }
+
+/**
+ * Each simulated machine connects from its own loopback address (127.1.x.y), as a real storm
+ * comes from distinct hosts: the daemon's per-address connection cap (http.maxConnectionsPerAddress,
+ * 64 by default) stays in force and is not what the bench measures.
+ */
+const clientAddress = (i: number) => `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
 /** GET on a fresh connection (a booting machine has no keep-alive to reuse). */
-function get(url: string, keepBody: boolean): Promise<Got> {
+function get(url: string, keepBody: boolean, localAddress: string): Promise<Got> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: TIMEOUT_MS }, (res) => {
+    let connectMs: number | undefined;
+    const req = http.get(url, { agent: false, timeout: TIMEOUT_MS, localAddress }, (res) => {
+      const headersMs = performance.now() - t0;
       let bytes = 0;
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => ((bytes += c.length), keepBody && parts.push(c)));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, length: Number(res.headers['content-length'] ?? -1), ms: performance.now() - t0, body: keepBody ? Buffer.concat(parts).toString() : undefined }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, length: Number(res.headers['content-length'] ?? -1), ms: performance.now() - t0, body: keepBody ? Buffer.concat(parts).toString() : undefined, connectMs, headersMs }));
       res.on('error', () => resolve({ status: -1, bytes, length: -1, ms: performance.now() - t0 }));
     });
+    req.on('socket', (s) => s.once('connect', () => (connectMs = performance.now() - t0)));
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve({ status: -1, bytes: 0, length: -1, ms: performance.now() - t0 }));
   });
@@ -76,17 +90,31 @@ function tftpClients(port: number, dir: string): Promise<number> {
   });
 }
 
+/**
+ * The daemon's own view (its /metrics, scraped once after the storm): event-loop delay since
+ * start (prom-client's monitorEventLoopDelay) and how many /boot.ipxe answers took longer than
+ * each histogram bound from request parse to the last byte written (no accept-queue time).
+ */
+async function daemonView(base: string): Promise<string> {
+  const text = await fetch(`${base}/metrics`).then((r) => r.text(), () => '');
+  const g = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(text)?.[1]) * 1000;
+  const buckets = [...text.matchAll(/^fleetboot_http_request_duration_seconds_bucket\{le="([^"]+)",route="\/boot\.ipxe"\} (\d+)$/gm)].map((m) => `<=${m[1]}s:${m[2]}`);
+  return `event-loop delay p50 ${g('nodejs_eventloop_lag_p50_seconds').toFixed(0)} ms, p99 ${g('nodejs_eventloop_lag_p99_seconds').toFixed(0)} ms, max ${g('nodejs_eventloop_lag_max_seconds').toFixed(0)} ms; /boot.ipxe server-side ${buckets.join(' ')}`;
+}
+
 interface Round { build: string; p50: number; p99: number; max: number; ipxeOk: number; installOk: number; tftpOk: number; allMs: number; rssMb: number; load: string }
 
 async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> {
   const l = load();
+  elDelay.reset();
   const t0 = performance.now();
   // the unknown and the marked interleaved, as a real storm would be
   const step = Math.max(1, Math.floor(CLIENTS / Math.max(1, MARKED)));
   const macs = Array.from({ length: CLIENTS }, (_, i) => (i % step === 0 && i / step < MARKED ? markedMac(i / step) : unknownMac(i)));
   const tftp = tftpClients(fb.tftpPort, dir);
-  const clients = macs.map(async (mac) => {
-    const r = await get(`${fb.base}/boot.ipxe?mac=${encodeURIComponent(mac)}`, true);
+  const clients = macs.map(async (mac, n) => {
+    const from = clientAddress(n);
+    const r = await get(`${fb.base}/boot.ipxe?mac=${encodeURIComponent(mac)}`, true, from);
     const ok = r.status === 200 && r.body?.startsWith('#!ipxe') === true && r.bytes === r.length;
     let install: boolean | undefined;
     const k = /^kernel (\S+)/m.exec(r.body ?? '')?.[1];
@@ -94,17 +122,34 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
     if (mac.startsWith('52:54:00:01')) {
       install = false;
       if (k && i) {
-        const kr = await get(k, false);
-        const ir = await get(i, false);
+        const kr = await get(k, false, from);
+        const ir = await get(i, false, from);
         install = kr.status === 200 && kr.bytes === KERNEL.length && ir.status === 200 && ir.bytes === INITRD.length;
       }
     }
-    return { ms: r.ms, ok, install };
+    return { ms: r.ms, ok, install, status: r.status, connectMs: r.connectMs ?? NaN, headersMs: r.headersMs ?? NaN };
   });
   const res = await Promise.all(clients);
   const tftpOk = await tftp;
   const allMs = performance.now() - t0;
   const ms = res.map((r) => r.ms);
+  if (process.env.BENCH_STORM_DIST) {
+    // completion-time histogram (100 ms buckets): a tail at ~1 s / ~3 s is a SYN retransmission
+    const h = new Map<number, number>();
+    for (const x of ms) h.set(Math.floor(x / 100) * 100, (h.get(Math.floor(x / 100) * 100) ?? 0) + 1);
+    console.log(`  ${build} latency histogram: ${[...h].sort((a, b) => a[0] - b[0]).map(([b, n]) => `${b}:${n}`).join(' ')}`);
+  }
+  if (process.env.BENCH_STORM_DIST) {
+    const c = res.map((r) => r.connectMs), hd = res.map((r) => r.headersMs);
+    console.log(`  ${build} client: connect p50/p99 ${percentile(c, 50).toFixed(0)}/${percentile(c, 99).toFixed(0)} ms, headers p50/p99 ${percentile(hd, 50).toFixed(0)}/${percentile(hd, 99).toFixed(0)} ms; bench event-loop delay max ${(elDelay.max / 1e6).toFixed(0)} ms`);
+    console.log(`  ${build} daemon: ${await daemonView(fb.base)}`);
+  }
+  const failed = res.filter((r) => !r.ok);
+  if (failed.length) {
+    const by = new Map<number, number>();
+    for (const f of failed) by.set(f.status, (by.get(f.status) ?? 0) + 1);
+    console.log(`  ${build}: ${failed.length} /boot.ipxe failures by status (-1 = connection error/timeout): ${[...by].map(([s, n]) => `${s}: ${n}`).join(', ')}`);
+  }
   return {
     build,
     p50: percentile(ms, 50),

@@ -92,6 +92,7 @@ export class TftpServer {
   private stopped = false;
   private lastMalformedWarn = -Infinity;
   private lastUnavailableWarn = -Infinity;
+  private lastBusyWarn = -Infinity;
   /** what transfer sockets bind to; resolved in start() */
   private transferAddress = '0.0.0.0';
 
@@ -268,6 +269,22 @@ export class TftpServer {
     } else this.log.debug(fields, 'tftp: out of resources, request unanswered');
   }
 
+  /**
+   * At maxTransfers: NO answer, for the reason given at unavailable() — any ERROR, "server busy"
+   * included, ends a PXE/iPXE/EDK2 download for good, while silence makes the client retransmit
+   * its RRQ later, when a slot may be free. Counted as result "busy"; warned at most once per
+   * MALFORMED_WARN_MS (a storm must not become a log flood).
+   */
+  private atCapacity(peer: Peer): void {
+    this.m.transfers.inc({ result: 'busy' });
+    const at = this.now();
+    const fields = { ip: peer.address, port: peer.port, max: this.o.config.maxTransfers };
+    if (at - this.lastBusyWarn >= MALFORMED_WARN_MS) {
+      this.lastBusyWarn = at;
+      this.log.warn(fields, 'tftp: at maxTransfers; request left unanswered so the client retries (further ones logged at debug for a while)');
+    } else this.log.debug(fields, 'tftp: at maxTransfers, request unanswered');
+  }
+
   /** Request-level refusals are answered from the listening port (no transfer ID exists yet). */
   private reject(peer: Peer, code: number, message: string, result: RequestResult): void {
     this.m.transfers.inc({ result });
@@ -280,10 +297,7 @@ export class TftpServer {
     // retransmits on its own, a second transfer to the same port would only interleave.
     if (this.transfers.has(key) || this.pending.has(key)) return;
     const log = this.log.child({ ip: peer.address, port: peer.port, file: p.filename });
-    if (this.transfers.size + this.pending.size >= this.o.config.maxTransfers) {
-      log.warn({ max: this.o.config.maxTransfers }, 'tftp: too many transfers, request refused');
-      return this.reject(peer, ErrorCode.NOT_DEFINED, 'server busy, try again', 'busy');
-    }
+    if (this.transfers.size + this.pending.size >= this.o.config.maxTransfers) return this.atCapacity(peer);
     const mode = p.mode.toLowerCase();
     if (mode !== 'octet' && mode !== 'netascii') {
       log.info({ mode: p.mode }, 'tftp: unsupported mode');

@@ -246,14 +246,22 @@ test('concurrency limit, retry bound, and stop() ending in-flight transfers', as
     // a client that goes silent holds the only slot...
     const silent = fetch({ port: s.port, file: 'medium.bin', stallAfter: 1, timeoutMs: 5000, maxTries: 2 });
     await active(s, 1);
-    const busy = await fetch({ port: s.port, file: 'small.bin' });
-    assert.equal(busy.error?.code, 0);
-    // ...until the retry bound ends its transfer (silence >= 3 x 300 ms, tries > 2); 300 ms so
-    // a loaded CI machine still gets the busy request in while the slot is held
+    // ...so a second request gets NO answer (an ERROR would end a PXE client's boot for good):
+    // the client retransmits its RRQ every 100 ms and one of those is served once the retry
+    // bound ends the silent transfer (silence >= 3 x 300 ms, tries > 2)
+    const busy = fetch({ port: s.port, file: 'small.bin', timeoutMs: 100, maxTries: 100 });
     const r = await silent;
     assert.equal(r.error?.message, 'timed out');
+    const b = await busy;
+    assert.equal(b.error, undefined, 'no ERROR packet reached the client that found the server full');
+    assert.deepEqual(b.data, small, 'its retransmitted RRQ was served once the slot was free');
     assert.equal(await s.metric('fleetboot_tftp_transfers_total', { result: 'timeout' }), 1);
-    assert.equal(await s.metric('fleetboot_tftp_transfers_total', { result: 'busy' }), 1);
+    const dropped = await s.metric('fleetboot_tftp_transfers_total', { result: 'busy' });
+    assert.ok(dropped >= 2, `the RRQs that found the server full were counted (${dropped})`);
+    // one warn line for all of them, the rest at debug (pino: warn = 40, debug = 20)
+    const lines = s.logs.filter((l) => String(l.msg).includes('at maxTransfers'));
+    assert.equal(lines.filter((l) => l.level === 40).length, 1);
+    assert.equal(lines.length, dropped);
   });
   const s = await startServer({ root: root.dir, config: { timeoutMs: 5000 } });
   const inflight = fetch({ port: s.port, file: 'medium.bin', stallAfter: 1, timeoutMs: 10_000, maxTries: 2 });
