@@ -11,7 +11,7 @@
 //   bench/storm/run [--clients 500] [--marked 50] [--tftp 200] [--rounds 3] [--baseline DIR]
 // Bounded: every request times out after 60 s, every atftp after 60 s.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -102,11 +102,22 @@ async function daemonView(base: string): Promise<string> {
   return `event-loop delay p50 ${g('nodejs_eventloop_lag_p50_seconds').toFixed(0)} ms, p99 ${g('nodejs_eventloop_lag_p99_seconds').toFixed(0)} ms, max ${g('nodejs_eventloop_lag_max_seconds').toFixed(0)} ms; /boot.ipxe server-side ${buckets.join(' ')}`;
 }
 
+/** the daemon's main thread: [ns on a CPU, ns runnable but waiting for one] (/proc schedstat) */
+function schedstat(pid: number): [number, number] {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return [run, wait];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
 interface Round { build: string; p50: number; p99: number; max: number; ipxeOk: number; installOk: number; tftpOk: number; allMs: number; rssMb: number; load: string }
 
 async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> {
   const l = load();
   elDelay.reset();
+  const sched0 = schedstat(fb.proc.pid!);
   const t0 = performance.now();
   // the unknown and the marked interleaved, as a real storm would be
   const step = Math.max(1, Math.floor(CLIENTS / Math.max(1, MARKED)));
@@ -142,7 +153,9 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
   if (process.env.BENCH_STORM_DIST) {
     const c = res.map((r) => r.connectMs), hd = res.map((r) => r.headersMs);
     console.log(`  ${build} client: connect p50/p99 ${percentile(c, 50).toFixed(0)}/${percentile(c, 99).toFixed(0)} ms, headers p50/p99 ${percentile(hd, 50).toFixed(0)}/${percentile(hd, 99).toFixed(0)} ms; bench event-loop delay max ${(elDelay.max / 1e6).toFixed(0)} ms`);
+    const sched1 = schedstat(fb.proc.pid!);
     console.log(`  ${build} daemon: ${await daemonView(fb.base)}`);
+    console.log(`  ${build} daemon main thread during the storm: on CPU ${((sched1[0] - sched0[0]) / 1e6).toFixed(0)} ms, runnable but waiting for a CPU ${((sched1[1] - sched0[1]) / 1e6).toFixed(0)} ms`);
   }
   const failed = res.filter((r) => !r.ok);
   if (failed.length) {

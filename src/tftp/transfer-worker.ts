@@ -14,6 +14,8 @@
 // (metric increments, batched), done (result), closed (socket closed).
 import { parentPort } from 'node:worker_threads';
 import dgram from 'node:dgram';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
 import type { Negotiated } from './options.js';
 import { BufferSource, FileSource, NetasciiSource, type BlockSource } from './source.js';
@@ -58,6 +60,20 @@ export type FromWorker =
 const literalLookup = (address: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void): void => cb(null, address, 4);
 /** Metric increments are batched: one message per this interval at most, and one before each done. */
 const COUNTS_FLUSH_MS = 250;
+
+/**
+ * This thread runs at a lower priority (nice +10) than the main thread: bulk TFTP data tolerates
+ * delay (clients retransmit, the RTO adapts), while the main thread's accepts and boot answers
+ * are what a storm waits on. Linux applies setpriority() to a single thread when given its TID
+ * (setpriority(2), NOTES). Elsewhere, or if refused, the thread keeps the default priority.
+ */
+const NICE = 10;
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (tid > 0) setPriority(tid, NICE);
+} catch {
+  /* not Linux, or not allowed: same priority as the main thread */
+}
 
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
