@@ -8,13 +8,14 @@
 // async request path ends in a catch that logs and answers ERROR 0.
 import dgram from 'node:dgram';
 import type { Registry } from 'prom-client';
-import { Jail, normaliseRequestPath } from '../jail.js';
+import { normaliseRequestPath } from '../jail.js';
 import { isResourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, encode, ErrorCode, type RequestPacket } from './codec.js';
 import type { TftpConfig } from './config.js';
 import { negotiate } from './options.js';
-import { BufferSource, FileSource, NetasciiSource, type BlockSource } from './source.js';
+import { NetasciiSource, type BlockSource } from './source.js';
+import { TftpFiles } from './files.js';
 import { Transfer, type TransferResult } from './transfer.js';
 import { TransferThread, type RunningTransfer, type TransferSummary } from './transfer-thread.js';
 import { metrics, type TftpMetrics } from './metrics.js';
@@ -79,7 +80,7 @@ export class TftpServer {
   private readonly o: TftpServerOptions;
   private readonly log: Logger;
   private readonly m: TftpMetrics;
-  private readonly jail: Jail;
+  private readonly files: TftpFiles;
   private readonly now: () => number;
   private readonly makeSocket: SocketFactory;
   private listeners: Listener[] = [];
@@ -99,7 +100,7 @@ export class TftpServer {
     this.o = opts;
     this.log = opts.log.child({ subsystem: 'tftp' });
     this.m = metrics(opts.registry);
-    this.jail = new Jail(opts.root);
+    this.files = new TftpFiles({ root: opts.root, generated: opts.generated, openFile: opts.openFile });
     this.now = opts.now ?? Date.now;
     this.makeSocket = opts.socketFactory ?? ((o) => dgram.createSocket({ type: 'udp4', lookup: literalLookup, reuseAddr: !!o?.reuseAddr }));
   }
@@ -107,6 +108,11 @@ export class TftpServer {
   /** Bound port (useful with port 0). */
   get port(): number {
     return this.listeners[0]?.sock.address().port ?? 0;
+  }
+
+  /** the file cache's counters (files.ts): resolutions vs answers from memory */
+  get fileCacheStats(): TftpFiles['stats'] {
+    return this.files.stats;
   }
 
   get activeTransfers(): number {
@@ -370,45 +376,23 @@ export class TftpServer {
     }
   }
 
-  /** Generated file, else jailed file; on refusal answers the client and returns undefined. */
+  /** Generated file, else jailed file (files.ts); on refusal answers the client and returns undefined. */
   private async openSource(rel: string, peer: Peer, log: Logger): Promise<BlockSource | undefined> {
-    if (this.o.generated) {
-      let buf: Buffer | null;
-      try {
-        buf = await this.o.generated(rel, { address: peer.address, port: peer.port });
-      } catch (err) {
-        // Not falling back to the jail: a static file of the same name could boot the host
-        // into something other than what the decision would have said.
-        log.error({ err }, 'tftp: generated file source failed');
-        this.reject(peer, ErrorCode.NOT_DEFINED, 'internal error', 'error');
-        return undefined;
-      }
-      if (buf) return new BufferSource(buf);
-    }
-    const r = await this.jail.resolve(rel).catch((err) => ({ ok: false as const, reason: isResourceError(err) ? ('unavailable' as const) : ('not-found' as const), err }));
-    if (!r.ok) {
-      if (r.reason === 'unavailable') {
-        this.unavailable(peer, 'err' in r ? r.err : { code: 'unavailable' });
-      } else if (r.reason === 'invalid' || r.reason === 'outside') {
-        log.info({ reason: r.reason }, 'tftp: path refused');
-        this.reject(peer, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
-      } else {
-        log.info({ reason: r.reason }, 'tftp: file not found');
-        this.reject(peer, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
-      }
-      return undefined;
-    }
-    try {
-      return await (this.o.openFile ?? FileSource.open)(r.path);
-    } catch (err) {
-      if (isResourceError(err)) {
-        this.unavailable(peer, err);
-        return undefined;
-      }
-      log.info({ err }, 'tftp: file vanished or unreadable');
+    const r = await this.files.open(rel, { address: peer.address, port: peer.port });
+    if (r.ok) return r.source;
+    const f = r.refusal;
+    if (f.kind === 'unavailable') this.unavailable(peer, f.err);
+    else if (f.kind === 'generator-failed') {
+      log.error({ err: f.err }, 'tftp: generated file source failed');
+      this.reject(peer, ErrorCode.NOT_DEFINED, 'internal error', 'error');
+    } else if (f.kind === 'denied') {
+      log.info({ reason: f.reason }, 'tftp: path refused');
+      this.reject(peer, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
+    } else {
+      log.info({ reason: f.reason, err: f.err }, f.err ? 'tftp: file vanished or unreadable' : 'tftp: file not found');
       this.reject(peer, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
-      return undefined;
     }
+    return undefined;
   }
 
   private onDone(key: string, t: TransferSummary, result: TransferResult, log: Logger, started: number, neg: Negotiated, mode: string): void {

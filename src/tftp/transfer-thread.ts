@@ -110,7 +110,7 @@ export class TransferThread {
     const msg: StartMessage = {
       type: 'start', id, client: s.client, bind: s.bind, file: s.file, netascii: s.netascii, neg: s.neg, retries: s.retries,
       levels: LEVELS.filter((l) => s.log.isLevelEnabled(l)),
-      source: src instanceof FileSource ? { kind: 'file', fh: src.handle, size: src.size } : { kind: 'buffer', bytes: (src as BufferSource).bytes },
+      source: src instanceof FileSource ? { kind: 'file', fh: src.handle, size: src.size } : { kind: 'buffer', bytes: whole((src as BufferSource).bytes) },
     };
     w.postMessage(msg, msg.source.kind === 'file' ? [msg.source.fh] : []);
     return bound.then(() => ({ cancel: (message: string) => this.send({ type: 'cancel', id, message }), closedPromise }));
@@ -156,5 +156,8 @@ export class TransferThread {
     }
   }
 }
+
+/** postMessage copies a view's whole ArrayBuffer: a slice of a larger one is copied out first */
+const whole = (b: Buffer): Uint8Array => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b));
 
 const chain = (a: () => void, b: () => void) => () => (a(), b());

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { readFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode } from '../../src/tftp/codec.js';
 import { fetch, rng } from './client.js';
@@ -272,4 +272,28 @@ test('concurrency limit, retry bound, and stop() ending in-flight transfers', as
   assert.equal(res.error?.message, 'server shutting down');
   assert.equal(await s.metric('fleetboot_tftp_active_transfers'), 0);
   assert.equal(s.server.activeTransfers, 0);
+});
+
+test('small files come from memory: a repeated RRQ does no file-system work; a replaced file is served new after the 1 s verdict, never mixed', async () => {
+  const path = join(root.dir, 'loader.bin');
+  const v1 = writeFile(path, 96 * 1024, 21)!;
+  await withServer({ root: root.dir }, async (s) => {
+    assert.deepEqual((await fetch({ port: s.port, file: 'loader.bin' })).data, v1);
+    assert.deepEqual((await fetch({ port: s.port, file: 'loader.bin', options: { blksize: '1468' } })).data, v1);
+    const st = s.server.fileCacheStats!;
+    assert.equal(st.resolves, 1, 'one realpath + stat for both requests');
+    assert.equal(st.bodyReads, 1, 'the bytes were read once');
+    assert.ok(st.hits >= 1);
+    // replaced the way `fleetboot assets fetch` does it (rename into place)
+    const v2 = writeFile(join(root.dir, 'loader.new'), 96 * 1024, 22)!;
+    renameSync(join(root.dir, 'loader.new'), path);
+    const soon = (await fetch({ port: s.port, file: 'loader.bin' })).data;
+    assert.ok(soon.equals(v1) || soon.equals(v2), 'one version whole, never a mix');
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.deepEqual((await fetch({ port: s.port, file: 'loader.bin' })).data, v2);
+    // and a file that disappeared is "not found" once its verdict is rechecked
+    renameSync(path, join(root.dir, 'gone.tmp'));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await fetch({ port: s.port, file: 'loader.bin' })).error?.code, 1);
+  });
 });
