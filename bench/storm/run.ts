@@ -11,7 +11,7 @@
 //   bench/storm/run [--clients 500] [--marked 50] [--tftp 200] [--rounds 3] [--baseline DIR]
 // Bounded: every request times out after 60 s, every atftp after 60 s.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -102,14 +102,23 @@ async function daemonView(base: string): Promise<string> {
   return `event-loop delay p50 ${g('nodejs_eventloop_lag_p50_seconds').toFixed(0)} ms, p99 ${g('nodejs_eventloop_lag_p99_seconds').toFixed(0)} ms, max ${g('nodejs_eventloop_lag_max_seconds').toFixed(0)} ms; /boot.ipxe server-side ${buckets.join(' ')}`;
 }
 
-/** the daemon's main thread: [ns on a CPU, ns runnable but waiting for one] (/proc schedstat) */
-function schedstat(pid: number): [number, number] {
+/**
+ * The daemon's main thread: [ns on a CPU, ns runnable but waiting for one], and the same two
+ * summed over its other threads (TFTP transfer thread, libuv thread pool, V8) — /proc schedstat.
+ */
+function schedstat(pid: number): [number, number, number, number] {
+  const out: [number, number, number, number] = [0, 0, 0, 0];
   try {
-    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return [run, wait];
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const i = Number(tid) === pid ? 0 : 2;
+      out[i] += run;
+      out[i + 1] += wait;
+    }
   } catch {
-    return [NaN, NaN];
+    return [NaN, NaN, NaN, NaN];
   }
+  return out;
 }
 
 interface Round { build: string; p50: number; p99: number; max: number; ipxeOk: number; installOk: number; tftpOk: number; allMs: number; rssMb: number; load: string }
@@ -155,7 +164,8 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
     console.log(`  ${build} client: connect p50/p99 ${percentile(c, 50).toFixed(0)}/${percentile(c, 99).toFixed(0)} ms, headers p50/p99 ${percentile(hd, 50).toFixed(0)}/${percentile(hd, 99).toFixed(0)} ms; bench event-loop delay max ${(elDelay.max / 1e6).toFixed(0)} ms`);
     const sched1 = schedstat(fb.proc.pid!);
     console.log(`  ${build} daemon: ${await daemonView(fb.base)}`);
-    console.log(`  ${build} daemon main thread during the storm: on CPU ${((sched1[0] - sched0[0]) / 1e6).toFixed(0)} ms, runnable but waiting for a CPU ${((sched1[1] - sched0[1]) / 1e6).toFixed(0)} ms`);
+    const ms = (i: number) => ((sched1[i] - sched0[i]) / 1e6).toFixed(0);
+    console.log(`  ${build} daemon during the storm: main thread on CPU ${ms(0)} ms, runnable but waiting for a CPU ${ms(1)} ms; its other threads on CPU ${ms(2)} ms, waiting ${ms(3)} ms`);
   }
   const failed = res.filter((r) => !r.ok);
   if (failed.length) {
