@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setPriority } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arg, load, median, percentile, startFleetboot, type Fleetboot } from '../lib.js';
@@ -27,6 +28,13 @@ const TFTP = arg('tftp', 200);
 const ROUNDS = arg('rounds', 3);
 const BASELINE = arg('baseline', '');
 const PROFILE = arg('profile', '');
+/**
+ * Analysis aid, default 0 (off): run the simulated clients (this process's HTTP clients, the
+ * atftp helper and its atftp processes) at this nice level, the daemon at 0. On a real network
+ * the clients are other machines; here they share the daemon's 2 cores, and this shows how
+ * much of the latency is that sharing. Reported figures use the default.
+ */
+const CLIENT_NICE = arg('client-nice', 0);
 const TIMEOUT_MS = 60_000;
 const here = dirname(fileURLToPath(import.meta.url));
 /** the bench's own event loop: a stall here is measured as server latency */
@@ -78,6 +86,7 @@ function get(url: string, keepBody: boolean, localAddress: string): Promise<Got>
 function tftpClients(port: number, dir: string): Promise<number> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [join(here, 'tftp-clients.js'), String(port), String(TFTP), dir, String(LOADER.length)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (CLIENT_NICE) setPriority(p.pid!, CLIENT_NICE); // its atftp children inherit it
     let out = '';
     p.stdout!.on('data', (c) => (out += c));
     p.on('exit', () => {
@@ -125,6 +134,7 @@ interface Round { build: string; p50: number; p99: number; max: number; ipxeOk: 
 
 async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> {
   const l = load();
+  if (CLIENT_NICE) setPriority(0, CLIENT_NICE); // this thread only (Linux: per thread); the daemon is another process
   elDelay.reset();
   const sched0 = schedstat(fb.proc.pid!);
   const t0 = performance.now();
@@ -152,6 +162,7 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
   const res = await Promise.all(clients);
   const tftpOk = await tftp;
   const allMs = performance.now() - t0;
+  if (CLIENT_NICE) setPriority(0, 0); // back to 0 before the next daemon is spawned (needs root: checked in main)
   const ms = res.map((r) => r.ms);
   if (process.env.BENCH_STORM_DIST) {
     // completion-time histogram (100 ms buckets): a tail at ~1 s / ~3 s is a SYN retransmission
@@ -188,6 +199,7 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
 }
 
 async function main() {
+  if (CLIENT_NICE && process.getuid?.() !== 0) throw new Error('--client-nice needs root (the bench must return to nice 0 before it starts the next daemon)');
   const dir = mkdtempSync(join(tmpdir(), 'fb-bench-storm-'));
   const builds = [{ name: 'fleetboot', root: undefined as string | undefined }];
   if (BASELINE) builds.push({ name: 'fb-baseline', root: BASELINE });
