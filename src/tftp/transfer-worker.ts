@@ -78,6 +78,8 @@ try {
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
 const transfers = new Map<number, Transfer>();
+/** starts still binding: a cancel that arrives meanwhile is kept here (message) and applied once bound */
+const starting = new Map<number, string | undefined>();
 let counts: Counts = { retransmits: 0, malformed: 0, unknownTid: 0 };
 
 function flushCounts(): void {
@@ -109,7 +111,9 @@ function sourceOf(m: StartMessage): BlockSource {
 function start(m: StartMessage): void {
   const source = sourceOf(m);
   const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+  starting.set(m.id, undefined);
   const failed = (err: NodeJS.ErrnoException) => {
+    starting.delete(m.id);
     void source.close();
     try {
       sock.close();
@@ -140,7 +144,10 @@ function start(m: StartMessage): void {
     transfers.set(m.id, t);
     void t.closedPromise.then(() => post({ type: 'closed', id: m.id }));
     post({ type: 'bound', id: m.id });
+    const cancelled = starting.get(m.id);
+    starting.delete(m.id);
     t.start();
+    if (cancelled !== undefined) t.cancel(cancelled); // server stopping: the client is told at once
   });
 }
 
@@ -154,5 +161,7 @@ port.on('message', (m: ToWorker) => {
     }
   } else if (m.id === undefined) {
     for (const t of [...transfers.values()]) t.cancel(m.message);
-  } else transfers.get(m.id)?.cancel(m.message);
+    for (const id of starting.keys()) starting.set(id, m.message);
+  } else if (starting.has(m.id)) starting.set(m.id, m.message);
+  else transfers.get(m.id)?.cancel(m.message);
 });
