@@ -100,7 +100,7 @@ export async function startFleetboot(spec: FleetbootSpec): Promise<Fleetboot> {
       'log:', `  level: ${spec.logLevel ?? 'info'}`, 'inventory: inventory.yaml', '',
     ].join('\n'),
   );
-  if (spec.mark?.length) await run(process.execPath, [cli, '--config', cfg, 'reinstall', ...spec.mark], { maxBuffer: 8 << 20 });
+  if (spec.mark?.length) await run(process.execPath, [cli, '--config', cfg, 'reinstall', '--yes', ...spec.mark], { maxBuffer: 8 << 20 });
   const logFd = openSync(join(spec.dir, 'fleetboot.log'), 'a');
   const proc = spawn(process.execPath, [...(spec.nodeArgs ?? []), cli, '--config', cfg, 'serve'], { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);

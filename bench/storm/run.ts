@@ -11,11 +11,13 @@
 //   bench/storm/run [--clients 500] [--marked 50] [--tftp 200] [--rounds 3] [--baseline DIR]
 // Bounded: every request times out after 60 s, every atftp after 60 s.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setPriority } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arg, load, median, percentile, startFleetboot, type Fleetboot } from '../lib.js';
@@ -26,8 +28,18 @@ const TFTP = arg('tftp', 200);
 const ROUNDS = arg('rounds', 3);
 const BASELINE = arg('baseline', '');
 const PROFILE = arg('profile', '');
+/**
+ * Analysis aid, default 0 (off): run the simulated clients (this process's HTTP clients, the
+ * atftp helper and its atftp processes) at this nice level, the daemon at 0. On a real network
+ * the clients are other machines; here they share the daemon's 2 cores, and this shows how
+ * much of the latency is that sharing. Reported figures use the default.
+ */
+const CLIENT_NICE = arg('client-nice', 0);
 const TIMEOUT_MS = 60_000;
 const here = dirname(fileURLToPath(import.meta.url));
+/** the bench's own event loop: a stall here is measured as server latency */
+const elDelay = monitorEventLoopDelay({ resolution: 5 });
+elDelay.enable();
 
 const KERNEL = randomBytes(4 * 1024 * 1024);
 const INITRD = randomBytes(16 * 1024 * 1024);
@@ -42,19 +54,29 @@ function inventory(): string {
   return `roles:\n  r:\n    kernel: r/vmlinuz\n    initrd: r/initrd.img\n    cmdline: "console=ttyS0 fb.cb={{ urls.progress }}"\n    template: t.cfg\nhosts:\n${hosts.join('\n') || '  []'}\n`;
 }
 
-interface Got { status: number; bytes: number; length: number; ms: number; body?: string }
+interface Got { status: number; bytes: number; length: number; ms: number; body?: string; connectMs?: number; headersMs?: number }
+
+/**
+ * Each simulated machine connects from its own loopback address (127.1.x.y), as a real storm
+ * comes from distinct hosts: the daemon's per-address connection cap (http.maxConnectionsPerAddress,
+ * 64 by default) stays in force and is not what the bench measures.
+ */
+const clientAddress = (i: number) => `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
 /** GET on a fresh connection (a booting machine has no keep-alive to reuse). */
-function get(url: string, keepBody: boolean): Promise<Got> {
+function get(url: string, keepBody: boolean, localAddress: string): Promise<Got> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: TIMEOUT_MS }, (res) => {
+    let connectMs: number | undefined;
+    const req = http.get(url, { agent: false, timeout: TIMEOUT_MS, localAddress }, (res) => {
+      const headersMs = performance.now() - t0;
       let bytes = 0;
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => ((bytes += c.length), keepBody && parts.push(c)));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, length: Number(res.headers['content-length'] ?? -1), ms: performance.now() - t0, body: keepBody ? Buffer.concat(parts).toString() : undefined }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, length: Number(res.headers['content-length'] ?? -1), ms: performance.now() - t0, body: keepBody ? Buffer.concat(parts).toString() : undefined, connectMs, headersMs }));
       res.on('error', () => resolve({ status: -1, bytes, length: -1, ms: performance.now() - t0 }));
     });
+    req.on('socket', (s) => s.once('connect', () => (connectMs = performance.now() - t0)));
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve({ status: -1, bytes: 0, length: -1, ms: performance.now() - t0 }));
   });
@@ -64,6 +86,7 @@ function get(url: string, keepBody: boolean): Promise<Got> {
 function tftpClients(port: number, dir: string): Promise<number> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [join(here, 'tftp-clients.js'), String(port), String(TFTP), dir, String(LOADER.length)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (CLIENT_NICE) setPriority(p.pid!, CLIENT_NICE); // its atftp children inherit it
     let out = '';
     p.stdout!.on('data', (c) => (out += c));
     p.on('exit', () => {
@@ -76,17 +99,52 @@ function tftpClients(port: number, dir: string): Promise<number> {
   });
 }
 
+/**
+ * The daemon's own view (its /metrics, scraped once after the storm): event-loop delay since
+ * start (prom-client's monitorEventLoopDelay) and how many /boot.ipxe answers took longer than
+ * each histogram bound from request parse to the last byte written (no accept-queue time).
+ */
+async function daemonView(base: string): Promise<string> {
+  const text = await fetch(`${base}/metrics`).then((r) => r.text(), () => '');
+  const g = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(text)?.[1]) * 1000;
+  const buckets = [...text.matchAll(/^fleetboot_http_request_duration_seconds_bucket\{le="([^"]+)",route="\/boot\.ipxe"\} (\d+)$/gm)].map((m) => `<=${m[1]}s:${m[2]}`);
+  return `event-loop delay p50 ${g('nodejs_eventloop_lag_p50_seconds').toFixed(0)} ms, p99 ${g('nodejs_eventloop_lag_p99_seconds').toFixed(0)} ms, max ${g('nodejs_eventloop_lag_max_seconds').toFixed(0)} ms; /boot.ipxe server-side ${buckets.join(' ')}`;
+}
+
+/**
+ * The daemon's main thread: [ns on a CPU, ns runnable but waiting for one], and the same two
+ * summed over its other threads (TFTP transfer thread, libuv thread pool, V8) — /proc schedstat.
+ */
+function schedstat(pid: number): [number, number, number, number] {
+  const out: [number, number, number, number] = [0, 0, 0, 0];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      const i = Number(tid) === pid ? 0 : 2;
+      out[i] += run;
+      out[i + 1] += wait;
+    }
+  } catch {
+    return [NaN, NaN, NaN, NaN];
+  }
+  return out;
+}
+
 interface Round { build: string; p50: number; p99: number; max: number; ipxeOk: number; installOk: number; tftpOk: number; allMs: number; rssMb: number; load: string }
 
 async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> {
   const l = load();
+  if (CLIENT_NICE) setPriority(0, CLIENT_NICE); // this thread only (Linux: per thread); the daemon is another process
+  elDelay.reset();
+  const sched0 = schedstat(fb.proc.pid!);
   const t0 = performance.now();
   // the unknown and the marked interleaved, as a real storm would be
   const step = Math.max(1, Math.floor(CLIENTS / Math.max(1, MARKED)));
   const macs = Array.from({ length: CLIENTS }, (_, i) => (i % step === 0 && i / step < MARKED ? markedMac(i / step) : unknownMac(i)));
   const tftp = tftpClients(fb.tftpPort, dir);
-  const clients = macs.map(async (mac) => {
-    const r = await get(`${fb.base}/boot.ipxe?mac=${encodeURIComponent(mac)}`, true);
+  const clients = macs.map(async (mac, n) => {
+    const from = clientAddress(n);
+    const r = await get(`${fb.base}/boot.ipxe?mac=${encodeURIComponent(mac)}`, true, from);
     const ok = r.status === 200 && r.body?.startsWith('#!ipxe') === true && r.bytes === r.length;
     let install: boolean | undefined;
     const k = /^kernel (\S+)/m.exec(r.body ?? '')?.[1];
@@ -94,17 +152,38 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
     if (mac.startsWith('52:54:00:01')) {
       install = false;
       if (k && i) {
-        const kr = await get(k, false);
-        const ir = await get(i, false);
+        const kr = await get(k, false, from);
+        const ir = await get(i, false, from);
         install = kr.status === 200 && kr.bytes === KERNEL.length && ir.status === 200 && ir.bytes === INITRD.length;
       }
     }
-    return { ms: r.ms, ok, install };
+    return { ms: r.ms, ok, install, status: r.status, connectMs: r.connectMs ?? NaN, headersMs: r.headersMs ?? NaN };
   });
   const res = await Promise.all(clients);
   const tftpOk = await tftp;
   const allMs = performance.now() - t0;
+  if (CLIENT_NICE) setPriority(0, 0); // back to 0 before the next daemon is spawned (needs root: checked in main)
   const ms = res.map((r) => r.ms);
+  if (process.env.BENCH_STORM_DIST) {
+    // completion-time histogram (100 ms buckets): a tail at ~1 s / ~3 s is a SYN retransmission
+    const h = new Map<number, number>();
+    for (const x of ms) h.set(Math.floor(x / 100) * 100, (h.get(Math.floor(x / 100) * 100) ?? 0) + 1);
+    console.log(`  ${build} latency histogram: ${[...h].sort((a, b) => a[0] - b[0]).map(([b, n]) => `${b}:${n}`).join(' ')}`);
+  }
+  if (process.env.BENCH_STORM_DIST) {
+    const c = res.map((r) => r.connectMs), hd = res.map((r) => r.headersMs);
+    console.log(`  ${build} client: connect p50/p99 ${percentile(c, 50).toFixed(0)}/${percentile(c, 99).toFixed(0)} ms, headers p50/p99 ${percentile(hd, 50).toFixed(0)}/${percentile(hd, 99).toFixed(0)} ms; bench event-loop delay max ${(elDelay.max / 1e6).toFixed(0)} ms`);
+    const sched1 = schedstat(fb.proc.pid!);
+    console.log(`  ${build} daemon: ${await daemonView(fb.base)}`);
+    const ms = (i: number) => ((sched1[i] - sched0[i]) / 1e6).toFixed(0);
+    console.log(`  ${build} daemon during the storm: main thread on CPU ${ms(0)} ms, runnable but waiting for a CPU ${ms(1)} ms; its other threads on CPU ${ms(2)} ms, waiting ${ms(3)} ms`);
+  }
+  const failed = res.filter((r) => !r.ok);
+  if (failed.length) {
+    const by = new Map<number, number>();
+    for (const f of failed) by.set(f.status, (by.get(f.status) ?? 0) + 1);
+    console.log(`  ${build}: ${failed.length} /boot.ipxe failures by status (-1 = connection error/timeout): ${[...by].map(([s, n]) => `${s}: ${n}`).join(', ')}`);
+  }
   return {
     build,
     p50: percentile(ms, 50),
@@ -120,6 +199,7 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
 }
 
 async function main() {
+  if (CLIENT_NICE && process.getuid?.() !== 0) throw new Error('--client-nice needs root (the bench must return to nice 0 before it starts the next daemon)');
   const dir = mkdtempSync(join(tmpdir(), 'fb-bench-storm-'));
   const builds = [{ name: 'fleetboot', root: undefined as string | undefined }];
   if (BASELINE) builds.push({ name: 'fb-baseline', root: BASELINE });

@@ -1,6 +1,9 @@
 // SQLite access for install runs, events, reinstall marks and discovered MACs. Narrow on
 // purpose: services above it hold the rules; this file only reads and writes rows.
 import type { DB } from './db.js';
+import type { Statement as SqlStatement } from 'better-sqlite3';
+// rows are typed at each call site (as with db.prepare before)
+type Statement = SqlStatement<any[]>;
 import type { InstallState } from '../boot/types.js';
 
 export interface RunRow {
@@ -52,54 +55,56 @@ export interface NewEvent {
   source?: string | null;
 }
 
+const MAX_STATEMENTS = 256;
+
 export class RunStore {
   constructor(private readonly db: DB) {}
 
   createRun(r: { host: string; role: string; token: string; now: number; expiresAt: number; markedBy?: string }): RunRow {
-    const info = this.db
-      .prepare(`INSERT INTO install_runs (host, role, token, state, marked_by, created_at, updated_at, token_expires_at)
+    const info = this
+      .prep(`INSERT INTO install_runs (host, role, token, state, marked_by, created_at, updated_at, token_expires_at)
                 VALUES (?, ?, ?, 'marked', ?, ?, ?, ?)`)
       .run(r.host, r.role, r.token, r.markedBy ?? null, r.now, r.now, r.expiresAt);
     return this.run(Number(info.lastInsertRowid))!;
   }
 
   run(id: number): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM install_runs WHERE id = ?').get(id) as RunRow | undefined;
+    return this.prep('SELECT * FROM install_runs WHERE id = ?').get(id) as RunRow | undefined;
   }
 
   /** The client address of a run's first boot (its first boot event), if it has booted. */
   firstBootSource(runId: number): string | undefined {
-    const r = this.db.prepare("SELECT source FROM events WHERE run_id = ? AND kind = 'boot' ORDER BY id LIMIT 1").get(runId) as { source: string | null } | undefined;
+    const r = this.prep("SELECT source FROM events WHERE run_id = ? AND kind = 'boot' ORDER BY id LIMIT 1").get(runId) as { source: string | null } | undefined;
     return r?.source ?? undefined;
   }
 
   runByToken(token: string): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM install_runs WHERE token = ?').get(token) as RunRow | undefined;
+    return this.prep('SELECT * FROM install_runs WHERE token = ?').get(token) as RunRow | undefined;
   }
 
   /** The host's newest run that is not finished (at most one exists: enforced by InstallService). */
   openRun(host: string): RunRow | undefined {
-    return this.db
-      .prepare(`SELECT * FROM install_runs WHERE host = ? AND state NOT IN ('done','failed','cancelled') ORDER BY id DESC LIMIT 1`)
+    return this
+      .prep(`SELECT * FROM install_runs WHERE host = ? AND state NOT IN ('done','failed','cancelled') ORDER BY id DESC LIMIT 1`)
       .get(host) as RunRow | undefined;
   }
 
   latestRun(host: string): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM install_runs WHERE host = ? ORDER BY id DESC LIMIT 1').get(host) as RunRow | undefined;
+    return this.prep('SELECT * FROM install_runs WHERE host = ? ORDER BY id DESC LIMIT 1').get(host) as RunRow | undefined;
   }
 
   openRuns(): RunRow[] {
-    return this.db.prepare(`SELECT * FROM install_runs WHERE state NOT IN ('done','failed','cancelled') ORDER BY id`).all() as RunRow[];
+    return this.prep(`SELECT * FROM install_runs WHERE state NOT IN ('done','failed','cancelled') ORDER BY id`).all() as RunRow[];
   }
 
   runs(host: string, limit = 50): RunRow[] {
-    return this.db.prepare('SELECT * FROM install_runs WHERE host = ? ORDER BY id DESC LIMIT ?').all(host, limit) as RunRow[];
+    return this.prep('SELECT * FROM install_runs WHERE host = ? ORDER BY id DESC LIMIT ?').all(host, limit) as RunRow[];
   }
 
   /** Latest run of every host, one query for the hosts table. */
   latestRuns(): Map<string, RunRow> {
-    const rows = this.db
-      .prepare('SELECT r.* FROM install_runs r JOIN (SELECT host, MAX(id) id FROM install_runs GROUP BY host) m ON m.id = r.id')
+    const rows = this
+      .prep('SELECT r.* FROM install_runs r JOIN (SELECT host, MAX(id) id FROM install_runs GROUP BY host) m ON m.id = r.id')
       .all() as RunRow[];
     return new Map(rows.map((r) => [r.host, r]));
   }
@@ -109,8 +114,8 @@ export class RunStore {
    * and the reason given (a failed run's "why"). Walks each run's events backwards by index.
    */
   latestStateEvents(): Map<string, { at: number; message: string | null }> {
-    const rows = this.db
-      .prepare(`SELECT r.host, e.at, e.message FROM (SELECT host, MAX(id) id FROM install_runs GROUP BY host) r
+    const rows = this
+      .prep(`SELECT r.host, e.at, e.message FROM (SELECT host, MAX(id) id FROM install_runs GROUP BY host) r
                 JOIN events e ON e.id = (SELECT id FROM events WHERE run_id = r.id AND kind = 'state' ORDER BY id DESC LIMIT 1)`)
       .all() as { host: string; at: number; message: string | null }[];
     return new Map(rows.map((r) => [r.host, { at: r.at, message: r.message }]));
@@ -118,8 +123,8 @@ export class RunStore {
 
   /** Duration of the newest finished (done) run per host, ms. */
   lastDurations(): Map<string, number> {
-    const rows = this.db
-      .prepare(`SELECT r.host, r.finished_at - COALESCE(r.booted_at, r.created_at) AS ms FROM install_runs r
+    const rows = this
+      .prep(`SELECT r.host, r.finished_at - COALESCE(r.booted_at, r.created_at) AS ms FROM install_runs r
                 JOIN (SELECT host, MAX(id) id FROM install_runs WHERE state = 'done' GROUP BY host) m ON m.id = r.id`)
       .all() as { host: string; ms: number }[];
     return new Map(rows.map((r) => [r.host, r.ms]));
@@ -128,24 +133,24 @@ export class RunStore {
   updateRun(id: number, f: Partial<Pick<RunRow, 'state' | 'stage' | 'message' | 'last_event_at' | 'booted_at' | 'finished_at' | 'token' | 'token_expires_at'>>, now: number): void {
     const keys = Object.keys(f) as (keyof typeof f)[];
     const sets = keys.map((k) => `${k} = @${k}`).concat('updated_at = @updated_at');
-    this.db.prepare(`UPDATE install_runs SET ${sets.join(', ')} WHERE id = @id`).run({ ...f, updated_at: now, id });
+    this.prep(`UPDATE install_runs SET ${sets.join(', ')} WHERE id = @id`).run({ ...f, updated_at: now, id });
   }
 
   countByState(): Record<string, number> {
-    const rows = this.db.prepare('SELECT state, COUNT(*) n FROM install_runs GROUP BY state').all() as { state: string; n: number }[];
+    const rows = this.prep('SELECT state, COUNT(*) n FROM install_runs GROUP BY state').all() as { state: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
   addEvent(e: NewEvent): EventRow {
-    const info = this.db
-      .prepare('INSERT INTO events (run_id, host, at, kind, stage, message, source) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const info = this
+      .prep('INSERT INTO events (run_id, host, at, kind, stage, message, source) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(e.runId ?? null, e.host, e.at, e.kind, e.stage ?? null, e.message ?? null, e.source ?? null);
     return { id: Number(info.lastInsertRowid), run_id: e.runId ?? null, host: e.host, at: e.at, kind: e.kind, stage: e.stage ?? null, message: e.message ?? null, source: e.source ?? null };
   }
 
   /** events of these kinds stored for a run (the event budget's count after a restart) */
   countEvents(runId: number, kinds: readonly string[]): number {
-    const row = this.db.prepare(`SELECT COUNT(*) n FROM events WHERE run_id = ? AND kind IN (${kinds.map(() => '?').join(',')})`).get(runId, ...kinds) as { n: number };
+    const row = this.prep(`SELECT COUNT(*) n FROM events WHERE run_id = ? AND kind IN (${kinds.map(() => '?').join(',')})`).get(runId, ...kinds) as { n: number };
     return row.n;
   }
 
@@ -157,41 +162,50 @@ export class RunStore {
     if (q.kinds?.length) (where.push(`kind IN (${q.kinds.map(() => '?').join(',')})`), args.push(...q.kinds));
     if (q.afterId !== undefined) (where.push('id > ?'), args.push(q.afterId));
     const sql = `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ?`;
-    return this.db.prepare(sql).all(...args, q.limit ?? 1000) as EventRow[];
+    return this.prep(sql).all(...args, q.limit ?? 1000) as EventRow[];
   }
 
   /** The host whose installer last called us from this address (progress, boot, answer). */
   hostBySource(ip: string, since: number): string | undefined {
-    const row = this.db
-      .prepare(`SELECT host FROM events WHERE source = ? AND at >= ? AND kind IN ('progress','boot','http') ORDER BY id DESC LIMIT 1`)
+    const row = this
+      .prep(`SELECT host FROM events WHERE source = ? AND at >= ? AND kind IN ('progress','boot','http') ORDER BY id DESC LIMIT 1`)
       .get(ip, since) as { host: string } | undefined;
     return row?.host;
   }
 
   setMark(host: string, runId: number, now: number, by?: string): void {
-    this.db
-      .prepare('INSERT INTO reinstall_marks (host, run_id, marked_at, marked_by) VALUES (?, ?, ?, ?) ON CONFLICT(host) DO UPDATE SET run_id = excluded.run_id, marked_at = excluded.marked_at, marked_by = excluded.marked_by')
+    this
+      .prep('INSERT INTO reinstall_marks (host, run_id, marked_at, marked_by) VALUES (?, ?, ?, ?) ON CONFLICT(host) DO UPDATE SET run_id = excluded.run_id, marked_at = excluded.marked_at, marked_by = excluded.marked_by')
       .run(host, runId, now, by ?? null);
   }
 
   clearMark(host: string): void {
-    this.db.prepare('DELETE FROM reinstall_marks WHERE host = ?').run(host);
+    this.prep('DELETE FROM reinstall_marks WHERE host = ?').run(host);
   }
 
   marks(): Map<string, { run_id: number; marked_at: number; marked_by: string | null }> {
-    const rows = this.db.prepare('SELECT * FROM reinstall_marks').all() as { host: string; run_id: number; marked_at: number; marked_by: string | null }[];
+    const rows = this.prep('SELECT * FROM reinstall_marks').all() as { host: string; run_id: number; marked_at: number; marked_by: string | null }[];
     return new Map(rows.map((r) => [r.host, r]));
   }
 
   isMarked(host: string): boolean {
-    return this.db.prepare('SELECT 1 FROM reinstall_marks WHERE host = ?').get(host) !== undefined;
+    return this.prep('SELECT 1 FROM reinstall_marks WHERE host = ?').get(host) !== undefined;
   }
 
-  /** statements prepared once: preparing costs more than running (docs/performance.md) */
-  private readonly stmts = new Map<string, ReturnType<DB['prepare']>>();
-  private prep(sql: string): ReturnType<DB['prepare']> {
+  /**
+   * Statements prepared once per SQL text: preparing costs more than running. In a storm the
+   * per-call prepares of a marked host's boot (bootServed: run, updateRun, addEvent, ...) were
+   * 8 % of the main thread (docs/performance.md, "Storm").
+   */
+  private readonly stmts = new Map<string, Statement>();
+  private prep(sql: string): Statement {
     let s = this.stmts.get(sql);
-    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
+    if (!s) {
+      // SQL texts come from this file (a few dynamic shapes: SET lists, IN lists): bounded, but
+      // a cap keeps an unexpected variety from growing the map without end
+      if (this.stmts.size >= MAX_STATEMENTS) this.stmts.clear();
+      this.stmts.set(sql, (s = this.db.prepare(sql)));
+    }
     return s;
   }
 
@@ -204,11 +218,11 @@ export class RunStore {
   }
 
   discovered(): DiscoveredRow[] {
-    return this.db.prepare('SELECT * FROM discovered ORDER BY last_seen DESC').all() as DiscoveredRow[];
+    return this.prep('SELECT * FROM discovered ORDER BY last_seen DESC').all() as DiscoveredRow[];
   }
 
   forgetDiscovered(mac: string): void {
-    this.db.prepare('DELETE FROM discovered WHERE mac = ?').run(mac);
+    this.prep('DELETE FROM discovered WHERE mac = ?').run(mac);
   }
 
   transaction<T>(fn: () => T): T {

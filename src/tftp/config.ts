@@ -30,7 +30,7 @@ export const tftpConfigSchema = z
     timeoutMs: z.number().int().min(10).max(255_000).default(1000),
     /** Retransmissions of one window/OACK before the transfer is abandoned. */
     retries: z.number().int().min(0).max(100).default(6),
-    /** Concurrent transfers; requests beyond it get ERROR 0 "server busy" (clients retry). */
+    /** Concurrent transfers; requests beyond it get no answer, so clients retransmit them later (an ERROR would end a PXE boot). */
     maxTransfers: z.number().int().min(1).max(65535).default(256),
   })
   .strict();

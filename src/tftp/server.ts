@@ -7,16 +7,19 @@
 // Nothing a client sends can throw out of a socket handler: decode() returns results, and every
 // async request path ends in a catch that logs and answers ERROR 0.
 import dgram from 'node:dgram';
-import client from 'prom-client';
 import type { Registry } from 'prom-client';
-import { Jail, normaliseRequestPath } from '../jail.js';
+import { normaliseRequestPath } from '../jail.js';
 import { isResourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, encode, ErrorCode, type RequestPacket } from './codec.js';
 import type { TftpConfig } from './config.js';
 import { negotiate } from './options.js';
-import { BufferSource, FileSource, NetasciiSource, type BlockSource } from './source.js';
+import { NetasciiSource, type BlockSource } from './source.js';
+import { TftpFiles } from './files.js';
 import { Transfer, type TransferResult } from './transfer.js';
+import { TransferThread, type RunningTransfer, type TransferSummary } from './transfer-thread.js';
+import { metrics, type TftpMetrics } from './metrics.js';
+import type { Negotiated } from './options.js';
 
 export type GeneratedFileSource = (path: string, client: { address: string; port: number }) => Promise<Buffer | null>;
 /** Makes an unbound UDP socket; tests wrap it to drop/duplicate/reorder packets. */
@@ -50,6 +53,12 @@ export interface TftpServerOptions {
    * transfer sockets fall back to the wildcard, with a warning at start.
    */
   transferAddress?: string;
+  /**
+   * Run transfers (the per-block send/ACK/retransmit loop) in a worker thread. Default: yes,
+   * unless socketFactory or now is injected — test doubles cannot cross a thread boundary, so
+   * those tests run transfers on this thread, with the same Transfer code.
+   */
+  transferThread?: boolean;
   /** opens a jailed file (default FileSource.open); tests inject failures (EMFILE, ...) */
   openFile?: (path: string) => Promise<BlockSource>;
 }
@@ -59,17 +68,6 @@ type RequestResult = 'not_found' | 'denied' | 'busy' | 'refused' | 'bad_mode' | 
 /** At most one warn-level line per this interval for malformed packets (a fuzzer must not flood logs). */
 const MALFORMED_WARN_MS = 10_000;
 
-function metrics(registry: Registry) {
-  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
-  return {
-    transfers: get('fleetboot_tftp_transfers_total', () => new client.Counter({ name: 'fleetboot_tftp_transfers_total', help: 'TFTP requests by outcome', labelNames: ['result'], registers: [registry] })),
-    bytes: get('fleetboot_tftp_bytes_total', () => new client.Counter({ name: 'fleetboot_tftp_bytes_total', help: 'Bytes acknowledged by TFTP clients', registers: [registry] })),
-    retransmits: get('fleetboot_tftp_retransmits_total', () => new client.Counter({ name: 'fleetboot_tftp_retransmits_total', help: 'DATA/OACK packets sent more than once', registers: [registry] })),
-    active: get('fleetboot_tftp_active_transfers', () => new client.Gauge({ name: 'fleetboot_tftp_active_transfers', help: 'TFTP transfers in progress', registers: [registry] })),
-    malformed: get('fleetboot_tftp_malformed_total', () => new client.Counter({ name: 'fleetboot_tftp_malformed_total', help: 'TFTP packets that failed to decode', registers: [registry] })),
-    unknownTid: get('fleetboot_tftp_unknown_tid_total', () => new client.Counter({ name: 'fleetboot_tftp_unknown_tid_total', help: 'Packets to a transfer socket from a foreign address/port (answered with ERROR 5)', registers: [registry] })),
-  };
-}
 
 /**
  * Every address we send to is an IPv4 literal (config is validated, the rest come from rinfo).
@@ -81,17 +79,20 @@ const literalLookup = (address: string, _opts: unknown, cb: (err: Error | null, 
 export class TftpServer {
   private readonly o: TftpServerOptions;
   private readonly log: Logger;
-  private readonly m: ReturnType<typeof metrics>;
-  private readonly jail: Jail;
+  private readonly m: TftpMetrics;
+  private readonly files: TftpFiles;
   private readonly now: () => number;
   private readonly makeSocket: SocketFactory;
   private listeners: Listener[] = [];
-  private readonly transfers = new Map<string, Transfer>();
+  private readonly transfers = new Map<string, RunningTransfer>();
+  /** runs the transfers off the main thread (transfer-thread.ts); undefined: they run here */
+  private thread: TransferThread | undefined;
   /** requests whose file is still being resolved: duplicates of them are ignored */
   private readonly pending = new Set<string>();
   private stopped = false;
   private lastMalformedWarn = -Infinity;
   private lastUnavailableWarn = -Infinity;
+  private lastBusyWarn = -Infinity;
   /** what transfer sockets bind to; resolved in start() */
   private transferAddress = '0.0.0.0';
 
@@ -99,7 +100,7 @@ export class TftpServer {
     this.o = opts;
     this.log = opts.log.child({ subsystem: 'tftp' });
     this.m = metrics(opts.registry);
-    this.jail = new Jail(opts.root);
+    this.files = new TftpFiles({ root: opts.root, generated: opts.generated, openFile: opts.openFile });
     this.now = opts.now ?? Date.now;
     this.makeSocket = opts.socketFactory ?? ((o) => dgram.createSocket({ type: 'udp4', lookup: literalLookup, reuseAddr: !!o?.reuseAddr }));
   }
@@ -107,6 +108,11 @@ export class TftpServer {
   /** Bound port (useful with port 0). */
   get port(): number {
     return this.listeners[0]?.sock.address().port ?? 0;
+  }
+
+  /** the file cache's counters (files.ts): resolutions vs answers from memory */
+  get fileCacheStats(): TftpFiles['stats'] {
+    return this.files.stats;
   }
 
   get activeTransfers(): number {
@@ -157,6 +163,10 @@ export class TftpServer {
   async start(): Promise<void> {
     this.stopped = false;
     this.transferAddress = await this.resolveTransferAddress();
+    if (this.o.transferThread ?? (!this.o.socketFactory && !this.o.now)) {
+      this.thread = new TransferThread(this.log, (c) => (this.m.retransmits.inc(c.retransmits), this.m.malformed.inc(c.malformed), this.m.unknownTid.inc(c.unknownTid)));
+      await this.thread.start();
+    }
     const c = this.o.config;
     try {
       if (!c.address && this.transferAddress !== '0.0.0.0') {
@@ -172,6 +182,7 @@ export class TftpServer {
       }
     } catch (err) {
       await this.closeListeners(); // never leave half the sockets bound
+      await this.thread?.stop('server failed to start');
       throw err;
     }
     this.log.info({ address: c.address ?? '0.0.0.0', transferAddress: this.transferAddress, port: this.port, root: this.o.root }, 'tftp listening');
@@ -202,6 +213,8 @@ export class TftpServer {
       waits.push(t.closedPromise);
     }
     await Promise.all(waits);
+    await this.thread?.stop('server shutting down');
+    this.thread = undefined;
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo, via: Listener): void {
@@ -268,6 +281,22 @@ export class TftpServer {
     } else this.log.debug(fields, 'tftp: out of resources, request unanswered');
   }
 
+  /**
+   * At maxTransfers: NO answer, for the reason given at unavailable() — any ERROR, "server busy"
+   * included, ends a PXE/iPXE/EDK2 download for good, while silence makes the client retransmit
+   * its RRQ later, when a slot may be free. Counted as result "busy"; warned at most once per
+   * MALFORMED_WARN_MS (a storm must not become a log flood).
+   */
+  private atCapacity(peer: Peer): void {
+    this.m.transfers.inc({ result: 'busy' });
+    const at = this.now();
+    const fields = { ip: peer.address, port: peer.port, max: this.o.config.maxTransfers };
+    if (at - this.lastBusyWarn >= MALFORMED_WARN_MS) {
+      this.lastBusyWarn = at;
+      this.log.warn(fields, 'tftp: at maxTransfers; request left unanswered so the client retries (further ones logged at debug for a while)');
+    } else this.log.debug(fields, 'tftp: at maxTransfers, request unanswered');
+  }
+
   /** Request-level refusals are answered from the listening port (no transfer ID exists yet). */
   private reject(peer: Peer, code: number, message: string, result: RequestResult): void {
     this.m.transfers.inc({ result });
@@ -280,10 +309,7 @@ export class TftpServer {
     // retransmits on its own, a second transfer to the same port would only interleave.
     if (this.transfers.has(key) || this.pending.has(key)) return;
     const log = this.log.child({ ip: peer.address, port: peer.port, file: p.filename });
-    if (this.transfers.size + this.pending.size >= this.o.config.maxTransfers) {
-      log.warn({ max: this.o.config.maxTransfers }, 'tftp: too many transfers, request refused');
-      return this.reject(peer, ErrorCode.NOT_DEFINED, 'server busy, try again', 'busy');
-    }
+    if (this.transfers.size + this.pending.size >= this.o.config.maxTransfers) return this.atCapacity(peer);
     const mode = p.mode.toLowerCase();
     if (mode !== 'octet' && mode !== 'netascii') {
       log.info({ mode: p.mode }, 'tftp: unsupported mode');
@@ -300,28 +326,40 @@ export class TftpServer {
     try {
       source = await this.openSource(rel, peer, log);
       if (!source) return;
-      if (mode === 'netascii') source = new NetasciiSource(source);
       const neg = negotiate(p.options, this.o.config, source.size);
+      const started = this.now();
+      let ended = false;
+      const onDone = (sum: TransferSummary, result: TransferResult) => ((ended = true), this.onDone(key, sum, result, log, started, neg, mode));
+      const client = { address: peer.address, port: peer.port };
+      log.debug({ size: source.size, options: neg.requested, blksize: neg.blksize, windowsize: neg.windowsize }, 'tftp: transfer starting');
+      if (this.thread && TransferThread.canTake(source)) {
+        const handed = source;
+        source = undefined; // the thread owns (and closes) it from here
+        this.m.active.inc();
+        let t: RunningTransfer;
+        try {
+          t = await this.thread.begin({ client, bind: peer.via.local, file: rel, source: handed, netascii: mode === 'netascii', neg, retries: this.o.config.retries, log, onDone });
+        } catch (err) {
+          this.m.active.dec();
+          throw err; // EMFILE & co: unanswered (onMessage's catch); anything else: ERROR 0
+        }
+        // a tiny file can be done before we get here: then it must not be registered
+        if (!ended) this.transfers.set(key, t);
+        if (this.stopped) t.cancel('server shutting down');
+        return;
+      }
+      if (mode === 'netascii') source = new NetasciiSource(source);
       sock = this.makeSocket();
       const s = sock;
       await this.bindSocket(s, peer.via.local, 0);
       if (this.stopped) return; // finally closes the socket and the file
-      const started = this.now();
       const t = new Transfer({
-        socket: s,
-        client: { address: peer.address, port: peer.port },
-        file: rel,
-        source,
-        neg,
+        socket: s, client, file: rel, source, neg, log, now: this.now, onDone,
         retries: this.o.config.retries,
-        log,
-        now: this.now,
         metrics: { retransmit: (n) => this.m.retransmits.inc(n), malformed: () => this.m.malformed.inc(), unknownTid: () => this.m.unknownTid.inc() },
-        onDone: (tr, result) => this.onDone(tr, result, log, started, neg.requested, neg.blksize, neg.windowsize, mode),
       });
       this.transfers.set(key, t);
       this.m.active.inc();
-      log.debug({ size: source.size, options: neg.requested, blksize: neg.blksize, windowsize: neg.windowsize }, 'tftp: transfer started');
       t.start();
       source = undefined; // owned by the transfer now
       sock = undefined;
@@ -338,54 +376,32 @@ export class TftpServer {
     }
   }
 
-  /** Generated file, else jailed file; on refusal answers the client and returns undefined. */
+  /** Generated file, else jailed file (files.ts); on refusal answers the client and returns undefined. */
   private async openSource(rel: string, peer: Peer, log: Logger): Promise<BlockSource | undefined> {
-    if (this.o.generated) {
-      let buf: Buffer | null;
-      try {
-        buf = await this.o.generated(rel, { address: peer.address, port: peer.port });
-      } catch (err) {
-        // Not falling back to the jail: a static file of the same name could boot the host
-        // into something other than what the decision would have said.
-        log.error({ err }, 'tftp: generated file source failed');
-        this.reject(peer, ErrorCode.NOT_DEFINED, 'internal error', 'error');
-        return undefined;
-      }
-      if (buf) return new BufferSource(buf);
-    }
-    const r = await this.jail.resolve(rel).catch((err) => ({ ok: false as const, reason: isResourceError(err) ? ('unavailable' as const) : ('not-found' as const), err }));
-    if (!r.ok) {
-      if (r.reason === 'unavailable') {
-        this.unavailable(peer, 'err' in r ? r.err : { code: 'unavailable' });
-      } else if (r.reason === 'invalid' || r.reason === 'outside') {
-        log.info({ reason: r.reason }, 'tftp: path refused');
-        this.reject(peer, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
-      } else {
-        log.info({ reason: r.reason }, 'tftp: file not found');
-        this.reject(peer, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
-      }
-      return undefined;
-    }
-    try {
-      return await (this.o.openFile ?? FileSource.open)(r.path);
-    } catch (err) {
-      if (isResourceError(err)) {
-        this.unavailable(peer, err);
-        return undefined;
-      }
-      log.info({ err }, 'tftp: file vanished or unreadable');
+    const r = await this.files.open(rel, { address: peer.address, port: peer.port });
+    if (r.ok) return r.source;
+    const f = r.refusal;
+    if (f.kind === 'unavailable') this.unavailable(peer, f.err);
+    else if (f.kind === 'generator-failed') {
+      log.error({ err: f.err }, 'tftp: generated file source failed');
+      this.reject(peer, ErrorCode.NOT_DEFINED, 'internal error', 'error');
+    } else if (f.kind === 'denied') {
+      log.info({ reason: f.reason }, 'tftp: path refused');
+      this.reject(peer, ErrorCode.ACCESS_VIOLATION, 'access violation', 'denied');
+    } else {
+      log.info({ reason: f.reason, err: f.err }, f.err ? 'tftp: file vanished or unreadable' : 'tftp: file not found');
       this.reject(peer, ErrorCode.FILE_NOT_FOUND, 'file not found', 'not_found');
-      return undefined;
     }
+    return undefined;
   }
 
-  private onDone(t: Transfer, result: TransferResult, log: Logger, started: number, options: Record<string, string>, blksize: number, windowsize: number, mode: string): void {
-    this.transfers.delete(t.key);
+  private onDone(key: string, t: TransferSummary, result: TransferResult, log: Logger, started: number, neg: Negotiated, mode: string): void {
+    this.transfers.delete(key);
     this.m.active.dec();
     this.m.transfers.inc({ result });
     this.m.bytes.inc(t.bytes);
     const durationMs = this.now() - started;
-    const fields = { result, options, blksize, windowsize, mode, bytes: t.bytes, durationMs, retransmits: t.retransmits };
+    const fields = { result, options: neg.requested, blksize: neg.blksize, windowsize: neg.windowsize, mode, bytes: t.bytes, durationMs, retransmits: t.retransmits };
     if (result === 'ok') log.info(fields, 'tftp: transfer complete');
     else if (result === 'declined' || result === 'cancelled') log.debug(fields, 'tftp: transfer ended');
     else log.warn(fields, 'tftp: transfer failed');

@@ -16,6 +16,10 @@ export class BufferSource implements BlockSource {
   get size(): number {
     return this.buf.length;
   }
+  /** the bytes served (copied to the transfer thread) */
+  get bytes(): Buffer {
+    return this.buf;
+  }
   async read(offset: number, length: number): Promise<Buffer> {
     return this.buf.subarray(offset, offset + length);
   }
@@ -27,6 +31,16 @@ export class FileSource implements BlockSource {
     private readonly fh: FileHandle,
     readonly size: number,
   ) {}
+
+  /** The handle behind this source (handed to the transfer thread, which then owns it). */
+  get handle(): FileHandle {
+    return this.fh;
+  }
+
+  /** A source over a handle opened (and size-checked) by open(), e.g. in another thread. */
+  static fromHandle(fh: FileHandle, size: number): FileSource {
+    return new FileSource(fh, size);
+  }
 
   /** Size is taken from the open handle, so a file replaced after the jail check is still consistent. */
   static async open(path: string): Promise<FileSource> {

@@ -14,12 +14,19 @@
 // from the same base within DUP_HOLDOFF_MS (a burst of gap reports for one loss must not
 // multiply the resends).
 import type dgram from 'node:dgram';
-import type { Logger } from '../log.js';
 import { dataHeader, decode, encode, ErrorCode, type Packet } from './codec.js';
 import type { Negotiated } from './options.js';
 import type { BlockSource } from './source.js';
 
 export type TransferResult = 'ok' | 'timeout' | 'declined' | 'client_error' | 'io_error' | 'cancelled';
+
+/** What a transfer logs through: the daemon's logger, or the transfer thread's forwarder. */
+export interface TransferLog {
+  debug(fields: object, msg?: string): void;
+  info(fields: object, msg?: string): void;
+  warn(fields: object, msg?: string): void;
+  error(fields: object, msg?: string): void;
+}
 
 export interface TransferMetrics {
   retransmit(n: number): void;
@@ -34,7 +41,7 @@ export interface TransferOptions {
   source: BlockSource;
   neg: Negotiated;
   retries: number;
-  log: Logger;
+  log: TransferLog;
   metrics: TransferMetrics;
   now: () => number;
   onDone: (t: Transfer, result: TransferResult) => void;

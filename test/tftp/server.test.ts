@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { readFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode } from '../../src/tftp/codec.js';
 import { fetch, rng } from './client.js';
@@ -246,14 +246,22 @@ test('concurrency limit, retry bound, and stop() ending in-flight transfers', as
     // a client that goes silent holds the only slot...
     const silent = fetch({ port: s.port, file: 'medium.bin', stallAfter: 1, timeoutMs: 5000, maxTries: 2 });
     await active(s, 1);
-    const busy = await fetch({ port: s.port, file: 'small.bin' });
-    assert.equal(busy.error?.code, 0);
-    // ...until the retry bound ends its transfer (silence >= 3 x 300 ms, tries > 2); 300 ms so
-    // a loaded CI machine still gets the busy request in while the slot is held
+    // ...so a second request gets NO answer (an ERROR would end a PXE client's boot for good):
+    // the client retransmits its RRQ every 100 ms and one of those is served once the retry
+    // bound ends the silent transfer (silence >= 3 x 300 ms, tries > 2)
+    const busy = fetch({ port: s.port, file: 'small.bin', timeoutMs: 100, maxTries: 100 });
     const r = await silent;
     assert.equal(r.error?.message, 'timed out');
+    const b = await busy;
+    assert.equal(b.error, undefined, 'no ERROR packet reached the client that found the server full');
+    assert.deepEqual(b.data, small, 'its retransmitted RRQ was served once the slot was free');
     assert.equal(await s.metric('fleetboot_tftp_transfers_total', { result: 'timeout' }), 1);
-    assert.equal(await s.metric('fleetboot_tftp_transfers_total', { result: 'busy' }), 1);
+    const dropped = await s.metric('fleetboot_tftp_transfers_total', { result: 'busy' });
+    assert.ok(dropped >= 2, `the RRQs that found the server full were counted (${dropped})`);
+    // one warn line for all of them, the rest at debug (pino: warn = 40, debug = 20)
+    const lines = s.logs.filter((l) => String(l.msg).includes('at maxTransfers'));
+    assert.equal(lines.filter((l) => l.level === 40).length, 1);
+    assert.equal(lines.length, dropped);
   });
   const s = await startServer({ root: root.dir, config: { timeoutMs: 5000 } });
   const inflight = fetch({ port: s.port, file: 'medium.bin', stallAfter: 1, timeoutMs: 10_000, maxTries: 2 });
@@ -264,4 +272,28 @@ test('concurrency limit, retry bound, and stop() ending in-flight transfers', as
   assert.equal(res.error?.message, 'server shutting down');
   assert.equal(await s.metric('fleetboot_tftp_active_transfers'), 0);
   assert.equal(s.server.activeTransfers, 0);
+});
+
+test('small files come from memory: a repeated RRQ does no file-system work; a replaced file is served new after the 1 s verdict, never mixed', async () => {
+  const path = join(root.dir, 'loader.bin');
+  const v1 = writeFile(path, 96 * 1024, 21)!;
+  await withServer({ root: root.dir }, async (s) => {
+    assert.deepEqual((await fetch({ port: s.port, file: 'loader.bin' })).data, v1);
+    assert.deepEqual((await fetch({ port: s.port, file: 'loader.bin', options: { blksize: '1468' } })).data, v1);
+    const st = s.server.fileCacheStats!;
+    assert.equal(st.resolves, 1, 'one realpath + stat for both requests');
+    assert.equal(st.bodyReads, 1, 'the bytes were read once');
+    assert.ok(st.hits >= 1);
+    // replaced the way `fleetboot assets fetch` does it (rename into place)
+    const v2 = writeFile(join(root.dir, 'loader.new'), 96 * 1024, 22)!;
+    renameSync(join(root.dir, 'loader.new'), path);
+    const soon = (await fetch({ port: s.port, file: 'loader.bin' })).data;
+    assert.ok(soon.equals(v1) || soon.equals(v2), 'one version whole, never a mix');
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.deepEqual((await fetch({ port: s.port, file: 'loader.bin' })).data, v2);
+    // and a file that disappeared is "not found" once its verdict is rechecked
+    renameSync(path, join(root.dir, 'gone.tmp'));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await fetch({ port: s.port, file: 'loader.bin' })).error?.code, 1);
+  });
 });
