@@ -133,7 +133,7 @@ start_dnsmasq() { # fallback: DHCP + TFTP by dnsmasq (what fleetboot's own serve
   local t=$E2E_DIR/dnsmasq-tftp h
   rm -rf "$t"; mkdir -p "$t"
   cp "$E2E_DIR/assets/undionly.kpxe" "$E2E_DIR/assets/snponly.efi" "$t/"
-  printf '#!ipxe\nchain http://%s:80/boot.ipxe?mac=${netX/mac} || exit\n' "$SRV_IP" > "$t/boot.ipxe"
+  printf '#!ipxe\nchain http://%s:80/boot.ipxe?mac=${netX/mac} || exit 1\n' "$SRV_IP" > "$t/boot.ipxe"
   (
     echo "port=0"; echo "interface=veth-srv"; echo "bind-interfaces"
     echo "log-facility=$E2E_DIR/dnsmasq.log"; echo "enable-tftp"; echo "tftp-root=$t"

@@ -20,7 +20,7 @@ after(async () => {
 
 test('boot.ipxe over TFTP chains to the HTTP decision', async () => {
   const b = await d.boot.tftpFile('boot.ipxe', client);
-  assert.equal(b?.toString(), `#!ipxe\nchain ${base}/boot.ipxe?mac=\${netX/mac} || exit\n`);
+  assert.equal(b?.toString(), `#!ipxe\nchain ${base}/boot.ipxe?mac=\${netX/mac} || exit 1\n`);
   assert.equal((await d.boot.tftpFile('/boot.ipxe', client))?.toString(), b?.toString());
 });
 
