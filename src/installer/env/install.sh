@@ -277,14 +277,14 @@ menuentry "Debian ($FB_HOST)" {
   initrd /boot/initrd.img-$KV
 }
 EOG
-# Firmware quirk (OVMF, seen in the image-uefi e2e): with no NVRAM entry for the disk, a warm
-# reboot after the install offered only the network entries and the setup UI, no entry for
-# the disk, although the removable path was there (a cold start found it). Real firmware
-# differs again in when it scans for removable paths. So, as curtin does, the installed system
-# gets an NVRAM entry of its own, placed right after the network entries: the next boot still
-# asks fleetboot first (every reinstall starts with a PXE boot; fleetboot answers "local
-# boot"), and then the disk boots by its entry. Failing here is not fatal: the removable path
-# EFI/BOOT/BOOTX64.EFI stays as the fallback, and the bootloader report says what happened.
+# UEFI: as curtin does, the installed system gets an NVRAM entry of its own instead of relying
+# on the firmware to find the removable path (firmware differs in when it scans for one: OVMF
+# offered no entry for the disk after the install's warm reboot). It goes right after the
+# entry this install was booted from, so the next boot still asks fleetboot first (every
+# reinstall starts with a PXE boot; fleetboot answers "local boot", ending in `exit 1`, see
+# src/boot/ipxe.ts), then the disk boots by its entry; and BootNext points at it once.
+# Failing here is not fatal: the removable path EFI/BOOT/BOOTX64.EFI stays as the fallback,
+# and the bootloader report says what happened.
 NVRAM=""
 fb_nvram_entry() {
   ev=$T/sys/firmware/efi/efivars
