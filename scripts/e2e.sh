@@ -208,7 +208,7 @@ EOF
   local script
   script=$(srv_curl "http://$SRV_IP/boot.ipxe?mac=$VM_MAC")
   printf '%s\n' "$script" > "$RUN/boot-after.ipxe"
-  grep -q "local boot" <<<"$script" && grep -qx "exit" <<<"$script" || fail "boot.ipxe after the run is not a local boot: $(echo $script)"
+  grep -q "local boot" <<<"$script" && grep -qx "exit 1" <<<"$script" || fail "boot.ipxe after the run is not a local boot: $(echo $script)"
 }
 
 second_boot() { # the host's next network boot gets the local-boot script

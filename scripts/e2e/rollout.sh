@@ -100,8 +100,10 @@ rollout_vms() { # the VMs' directories (vm.json, tftp/boot.ipxe, disk) and the B
     mkdir -p "$d/tftp"
     # what a DHCP server pointing iPXE at fleetboot does; ${net0/mac} names the booting NIC.
     # It retries: the daemon is killed once while a VM boots, and firmware that finds its boot
-    # server down for a moment should try again rather than fall through to an empty disk
-    printf '#!ipxe\n:again\nchain http://%s/boot.ipxe?mac=${net0/mac} && exit\necho fleetboot not answering, retrying\nsleep 3\ngoto again\n' "$FB_ADDR" > "$d/tftp/boot.ipxe"
+    # server down for a moment should try again rather than fall through to an empty disk.
+    # Only the fetch is retried: fleetboot's local-boot script ends in `exit 1` (so UEFI firmware
+    # moves on, src/boot/ipxe.ts), and that status must not read as "not answering"
+    printf '#!ipxe\n:again\nimgfetch --name fb http://%s/boot.ipxe?mac=${net0/mac} || goto retry\nimgexec fb || exit 1\nexit 1\n:retry\necho fleetboot not answering, retrying\nsleep 3\ngoto again\n' "$FB_ADDR" > "$d/tftp/boot.ipxe"
     [ "$i" = 2 ] || truncate -s 6G "$d/disk.raw"   # r2 is the broken one: no disk at all
     "$PY" -c 'import json, os, sys
 d, i, mem = sys.argv[1], sys.argv[2], sys.argv[3]
