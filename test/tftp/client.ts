@@ -68,7 +68,11 @@ export function fetch(o: FetchOptions): Promise<FetchResult> {
     let stalled = false;
     const result: FetchResult = { data: Buffer.alloc(0) };
 
-    const rawSend = (b: Buffer, port: number) => sock.send(b, port, '127.0.0.1');
+    // the socket may be closed under us by whoever holds it (onData hands it out): a send or a
+    // second close would throw ERR_SOCKET_DGRAM_NOT_RUNNING from a timer, outside any test
+    const rawSend = (b: Buffer, port: number) => {
+      if (!closed) sock.send(b, port, '127.0.0.1');
+    };
     const send = (b: Buffer, port: number, chaos = true) => {
       const c = chaos ? o.chaos : undefined;
       if (c?.drop?.()) return;
@@ -85,9 +89,8 @@ export function fetch(o: FetchOptions): Promise<FetchResult> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      // dally briefly so a lost final ACK can be answered, like real clients do. The socket may
-      // be closed by then by whoever holds it (onData hands it out): closing twice throws
-      // ERR_SOCKET_DGRAM_NOT_RUNNING, outside any test (a flaky CI run of thread.test.ts)
+      // dally briefly so a lost final ACK can be answered, like real clients do (closing twice
+      // throws too; a flaky CI run of thread.test.ts ended that way)
       setTimeout(() => {
         if (!closed) sock.close();
       }, err ? 0 : 50);
@@ -97,6 +100,7 @@ export function fetch(o: FetchOptions): Promise<FetchResult> {
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
+        if (closed) return finish(new Error(`client socket closed at block ${expected}`));
         if (++tries > maxTries) return finish(new Error(`client gave up at block ${expected}`));
         send(last, lastTo);
         arm();
