@@ -15,14 +15,16 @@ export interface EventLimits {
   burst: number;
 }
 
-/** How refusals name what is counted and the settings that bound it. */
+/** How refusals name what is counted, the settings that bound it, and what still gets through. */
 export interface BudgetWords {
   noun: string;
   max: string;
   rate: string;
+  /** appended to the cap's message */
+  capNote?: string;
 }
 
-const EVENT_WORDS: BudgetWords = { noun: 'events', max: 'install.maxEventsPerRun', rate: 'install.eventsPerSecond' };
+const EVENT_WORDS: BudgetWords = { noun: 'events', max: 'install.maxEventsPerRun', rate: 'install.eventsPerSecond', capNote: ', state changes (done, failed) still apply' };
 
 export type Admission = { ok: true } | { ok: false; reason: 'cap' | 'rate'; message: string; retryAfterSeconds?: number };
 
@@ -57,7 +59,7 @@ export class EventBudget {
     s.at = now;
     if (s.count >= l.maxPerRun) {
       const w = this.words;
-      return { ok: false, reason: 'cap', message: `this install run has ${s.count} ${w.noun}, the most one run may store (${w.max} ${l.maxPerRun}); further ${w.noun} are refused, state changes (done, failed) still apply` };
+      return { ok: false, reason: 'cap', message: `this install run has ${s.count} ${w.noun}, the most one run may store (${w.max} ${l.maxPerRun}); further ${w.noun} are refused${w.capNote ?? ''}` };
     }
     if (s.tokens < 1) {
       const wait = Math.max(1, Math.ceil((1 - s.tokens) / l.perSecond));

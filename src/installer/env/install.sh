@@ -290,43 +290,45 @@ fb_nvram_entry() {
   ev=$T/sys/firmware/efi/efivars
   mount -t efivarfs efivarfs $ev 2>/dev/null
   efi() { chroot $T efibootmgr "$@"; }
+  ours() { sed -n 's/^Boot\([0-9A-Fa-f]\{4\}\)[* ] fleetboot-installed[[:space:]].*/\1/p' "$1"; } # FILE: our entries
+  is_net() { grep -q "^Boot$1[* ].*MAC(" /tmp/efi.after; } # B: a network boot entry
   if ! efi -v > /tmp/efi.before 2>&1; then
     NVRAM=", no NVRAM entry (efibootmgr: $(head -n 1 /tmp/efi.before)), removable path only"
     umount $ev 2>/dev/null; return 0
   fi
   cat /tmp/efi.before >> "$LOG"
   # entries of earlier installs of this disk's system (our label) go first
-  for b in $(sed -n 's/^Boot\([0-9A-Fa-f]\{4\}\)[* ] fleetboot-installed[[:space:]].*/\1/p' /tmp/efi.before); do
-    run chroot $T efibootmgr -q -b "$b" -B
+  for b in $(ours /tmp/efi.before); do
+    run efi -q -b "$b" -B
   done
-  if ! run chroot $T efibootmgr -q -c -d "$DISK" -p "$FB_P_ESP" -L fleetboot-installed -l '\EFI\debian\grubx64.efi'; then
+  if ! run efi -q -c -d "$DISK" -p "$FB_P_ESP" -L fleetboot-installed -l '\EFI\debian\grubx64.efi'; then
     NVRAM=", no NVRAM entry (efibootmgr -c failed), removable path only"
     umount $ev 2>/dev/null; return 0
   fi
   efi -v > /tmp/efi.after 2>&1
   order=$(sed -n 's/^BootOrder: *//p' /tmp/efi.after | tr ',' ' ')
-  new=$(sed -n 's/^Boot\([0-9A-Fa-f]\{4\}\)[* ] fleetboot-installed[[:space:]].*/\1/p' /tmp/efi.after | head -n 1)
+  new=$(ours /tmp/efi.after | head -n 1)
   # right after the entry this install was booted from (BootCurrent, when it is a network
   # entry), else after every network entry: the network stays first, and the IPv6 and HTTP
   # boot entries that follow it are not tried before the disk on every reboot
   cur=$(sed -n 's/^BootCurrent: *//p' /tmp/efi.after)
-  grep -q "^Boot$cur[* ].*MAC(" /tmp/efi.after || cur=""
+  is_net "$cur" || cur=""
   head=""; tail=""; seen=""
   for b in $order; do
     [ "$b" = "$new" ] && continue
     if [ -n "$cur" ]; then
       if [ -z "$seen" ]; then head="$head $b"; else tail="$tail $b"; fi
       [ "$b" = "$cur" ] && seen=1
-    elif grep -q "^Boot$b[* ].*MAC(" /tmp/efi.after; then head="$head $b"; else tail="$tail $b"; fi
+    elif is_net "$b"; then head="$head $b"; else tail="$tail $b"; fi
   done
   neworder=$(echo $head $new $tail | tr ' ' ',')
-  if [ -n "$new" ] && run chroot $T efibootmgr -q -o "$neworder"; then
+  if [ -n "$new" ] && run efi -q -o "$neworder"; then
     NVRAM=", NVRAM entry Boot$new, BootOrder $neworder"
     # BootNext: the reboot right after the install goes straight to the new system. Firmware
     # may try other network entries before ours however BootOrder reads (OVMF sorts it by
     # QEMU's bootindex at every boot: its IPv6 PXE entry then waited 68 s for a DHCPv6 answer
     # before the disk's turn); later boots ask the network first, as before.
-    run chroot $T efibootmgr -q -n "$new" && NVRAM="$NVRAM, BootNext $new"
+    run efi -q -n "$new" && NVRAM="$NVRAM, BootNext $new"
   else
     NVRAM=", NVRAM entry ${new:-?} made, BootOrder not changed"
   fi
