@@ -28,6 +28,7 @@ import { rolloutsApi } from './http/rollouts-api.js';
 import { createPowerService } from './power/wire.js';
 import type { PowerService } from './power/service.js';
 import { applyLimits, serverOptions } from './http/limits.js';
+import { fanOutAccepts } from './http/accept-fanout.js';
 import { HeldReloadRelay, unsettled } from './config/held-reload.js';
 import { ReloadHolds } from './store/reload-holds.js';
 import { storeHealth } from './store/db-health.js';
@@ -56,6 +57,8 @@ export class Daemon {
   registry!: Registry;
   private http?: Server;
   private https?: import('node:https').Server;
+  /** more descriptors accepting for `http` (src/http/accept-fanout.ts) */
+  private httpExtra: import('node:net').Server[] = [];
   private subsystems: Subsystem[] = [];
   /** config directories watched (editors save by rename: a file watch would die with the old inode) */
   private watchers = new Map<string, FSWatcher>();
@@ -148,6 +151,7 @@ export class Daemon {
         this.http!.listen(cfg.http.port, cfg.http.listen, () => resolve());
       });
       this.holder.boundHttpPort = this.httpPort;
+      this.httpExtra = await fanOutAccepts(this.http, cfg.http.acceptDescriptors - 1, log.child({ subsystem: 'http' }));
     }
     if (sub.tls) {
       // the admin UI over HTTPS with the generated CA-signed certificate; boot traffic stays on
@@ -246,6 +250,7 @@ export class Daemon {
         this.opts.log.error({ err: e, subsystem: s.name }, 'stop failed');
       }
     }
+    for (const extra of this.httpExtra.splice(0)) extra.close(); // their descriptors; the socket stays with `http`
     for (const srv of [this.http, this.https]) {
       if (!srv) continue;
       srv.closeAllConnections();

@@ -2,7 +2,8 @@
 // (`fleetboot serve`, own process, production logger at info to a file):
 //  - C iPXE clients GET /boot.ipxe?mac=... on fresh connections (most MACs unknown: each is
 //    recorded in `discovered`; M are hosts marked for reinstall: their answer issues a token
-//    and records the boot), and every marked client then fetches its kernel and initrd;
+//    and records the boot), and every marked client then fetches its kernel and initrd
+//    (helper processes, http-clients.ts: the unknown machines in one, the marked in another);
 //  - T TFTP clients (atftp, real processes, launched from a helper process: tftp-clients.ts)
 //    fetch a 96 KiB loader.
 // Checks every client was served (status, Content-Length, bytes), prints p50/p99/max of the
@@ -11,11 +12,10 @@
 //   bench/storm/run [--clients 500] [--marked 50] [--tftp 200] [--rounds 3] [--baseline DIR]
 // Bounded: every request times out after 60 s, every atftp after 60 s.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setPriority } from 'node:os';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,6 @@ const PROFILE = arg('profile', '');
  * much of the latency is that sharing. Reported figures use the default.
  */
 const CLIENT_NICE = arg('client-nice', 0);
-const TIMEOUT_MS = 60_000;
 const here = dirname(fileURLToPath(import.meta.url));
 /** the bench's own event loop: a stall here is measured as server latency */
 const elDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -54,7 +53,6 @@ function inventory(): string {
   return `roles:\n  r:\n    kernel: r/vmlinuz\n    initrd: r/initrd.img\n    cmdline: "console=ttyS0 fb.cb={{ urls.progress }}"\n    template: t.cfg\nhosts:\n${hosts.join('\n') || '  []'}\n`;
 }
 
-interface Got { status: number; bytes: number; length: number; ms: number; body?: string; connectMs?: number; headersMs?: number }
 
 /**
  * Each simulated machine connects from its own loopback address (127.1.x.y), as a real storm
@@ -63,23 +61,28 @@ interface Got { status: number; bytes: number; length: number; ms: number; body?
  */
 const clientAddress = (i: number) => `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
-/** GET on a fresh connection (a booting machine has no keep-alive to reuse). */
-function get(url: string, keepBody: boolean, localAddress: string): Promise<Got> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    let connectMs: number | undefined;
-    const req = http.get(url, { agent: false, timeout: TIMEOUT_MS, localAddress }, (res) => {
-      const headersMs = performance.now() - t0;
-      let bytes = 0;
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => ((bytes += c.length), keepBody && parts.push(c)));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, length: Number(res.headers['content-length'] ?? -1), ms: performance.now() - t0, body: keepBody ? Buffer.concat(parts).toString() : undefined, connectMs, headersMs }));
-      res.on('error', () => resolve({ status: -1, bytes, length: -1, ms: performance.now() - t0 }));
+interface Result { ms: number; ok: boolean; install?: boolean; status: number; connectMs: number; headersMs: number }
+
+/** an iPXE client helper (http-clients.ts), loaded and waiting; go() starts it */
+async function httpClients(base: string, spec: { mac: string; from: string; marked: boolean }[], file: string): Promise<{ go(): Promise<Result[]> }> {
+  writeFileSync(file, JSON.stringify(spec));
+  const p = spawn(process.execPath, [join(here, 'http-clients.js'), base, file, String(KERNEL.length), String(INITRD.length)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  if (CLIENT_NICE) setPriority(p.pid!, CLIENT_NICE);
+  let out = '';
+  const exited = new Promise<Result[]>((resolve) => {
+    p.on('exit', () => {
+      const line = out.split('\n').find((l) => l.startsWith('['));
+      resolve(line ? (JSON.parse(line) as Result[]) : spec.map(() => ({ ms: NaN, ok: false, status: -1, connectMs: NaN, headersMs: NaN })));
     });
-    req.on('socket', (s) => s.once('connect', () => (connectMs = performance.now() - t0)));
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: -1, bytes: 0, length: -1, ms: performance.now() - t0 }));
   });
+  await new Promise<void>((resolve) => {
+    p.stdout!.on('data', (c) => {
+      out += c;
+      if (out.startsWith('ready\n')) resolve();
+    });
+    p.on('exit', () => resolve());
+  });
+  return { go: () => (p.stdin!.end('go\n'), exited) };
 }
 
 /** the TFTP clients, launched from their own process (tftp-clients.ts) */
@@ -134,35 +137,18 @@ interface Round { build: string; p50: number; p99: number; max: number; ipxeOk: 
 
 async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> {
   const l = load();
-  if (CLIENT_NICE) setPriority(0, CLIENT_NICE); // this thread only (Linux: per thread); the daemon is another process
   elDelay.reset();
   const sched0 = schedstat(fb.proc.pid!);
-  const t0 = performance.now();
   // the unknown and the marked interleaved, as a real storm would be
   const step = Math.max(1, Math.floor(CLIENTS / Math.max(1, MARKED)));
   const macs = Array.from({ length: CLIENTS }, (_, i) => (i % step === 0 && i / step < MARKED ? markedMac(i / step) : unknownMac(i)));
+  const groups = [macs.filter((m) => !m.startsWith('52:54:00:01')), macs.filter((m) => m.startsWith('52:54:00:01'))].filter((g) => g.length);
+  const helpers = await Promise.all(groups.map((g, k) => httpClients(fb.base, g.map((mac) => ({ mac, from: clientAddress(macs.indexOf(mac)), marked: mac.startsWith('52:54:00:01') })), join(dir, `clients-${k}.json`))));
+  const t0 = performance.now();
   const tftp = tftpClients(fb.tftpPort, dir);
-  const clients = macs.map(async (mac, n) => {
-    const from = clientAddress(n);
-    const r = await get(`${fb.base}/boot.ipxe?mac=${encodeURIComponent(mac)}`, true, from);
-    const ok = r.status === 200 && r.body?.startsWith('#!ipxe') === true && r.bytes === r.length;
-    let install: boolean | undefined;
-    const k = /^kernel (\S+)/m.exec(r.body ?? '')?.[1];
-    const i = /^initrd (\S+)/m.exec(r.body ?? '')?.[1];
-    if (mac.startsWith('52:54:00:01')) {
-      install = false;
-      if (k && i) {
-        const kr = await get(k, false, from);
-        const ir = await get(i, false, from);
-        install = kr.status === 200 && kr.bytes === KERNEL.length && ir.status === 200 && ir.bytes === INITRD.length;
-      }
-    }
-    return { ms: r.ms, ok, install, status: r.status, connectMs: r.connectMs ?? NaN, headersMs: r.headersMs ?? NaN };
-  });
-  const res = await Promise.all(clients);
+  const res = (await Promise.all(helpers.map((h) => h.go()))).flat();
   const tftpOk = await tftp;
   const allMs = performance.now() - t0;
-  if (CLIENT_NICE) setPriority(0, 0); // back to 0 before the next daemon is spawned (needs root: checked in main)
   const ms = res.map((r) => r.ms);
   if (process.env.BENCH_STORM_DIST) {
     // completion-time histogram (100 ms buckets): a tail at ~1 s / ~3 s is a SYN retransmission
@@ -199,7 +185,6 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
 }
 
 async function main() {
-  if (CLIENT_NICE && process.getuid?.() !== 0) throw new Error('--client-nice needs root (the bench must return to nice 0 before it starts the next daemon)');
   const dir = mkdtempSync(join(tmpdir(), 'fb-bench-storm-'));
   const builds = [{ name: 'fleetboot', root: undefined as string | undefined }];
   if (BASELINE) builds.push({ name: 'fb-baseline', root: BASELINE });

@@ -29,6 +29,10 @@ export const httpSchema = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** trust X-Forwarded-For from a reverse proxy in front of the admin UI */
     trustProxy: z.boolean().default(false),
+    /** descriptors accepting on the HTTP port: Node 20 accepts one connection per descriptor per
+     *  event-loop iteration, so a boot storm's connections wait in the kernel's queue without
+     *  more (src/http/accept-fanout.ts) */
+    acceptDescriptors: z.number().int().min(1).max(64).default(8),
     // timeouts and connection caps (src/http/limits.ts)
     ...httpLimitsShape,
   })

@@ -52,6 +52,10 @@ export function applyLimits(server: HttpServer | HttpsServer, l: HttpLimits, log
   server.headersTimeout = l.headersTimeoutMs;
   server.requestTimeout = l.requestTimeoutMs;
   const open = new Map<string, number>();
+  // Node's server.maxConnections sees only what this server's own descriptor accepted; the
+  // extra accepting descriptors (accept-fanout.ts) hand theirs in through emit, so the total
+  // cap is counted here for all of them
+  let total = 0;
   let lastWarn = -Infinity;
   const refuse = (socket: Socket, ip: string) => {
     // one line per 10 s at most: the flood must not become a log flood
@@ -73,6 +77,11 @@ export function applyLimits(server: HttpServer | HttpsServer, l: HttpLimits, log
   server.emit = ((event: string | symbol, ...args: unknown[]) => {
     if (event !== 'connection') return emit(event, ...args);
     const socket = args[0] as Socket;
+    if (total >= l.maxConnections) {
+      // as Node does over maxConnections: closed without an answer
+      socket.destroy();
+      return true;
+    }
     const ip = socket.remoteAddress ?? 'unknown';
     const n = (open.get(ip) ?? 0) + 1;
     if (n > l.maxConnectionsPerAddress) {
@@ -80,7 +89,9 @@ export function applyLimits(server: HttpServer | HttpsServer, l: HttpLimits, log
       return true;
     }
     open.set(ip, n);
+    total++;
     socket.once('close', () => {
+      total--;
       const left = (open.get(ip) ?? 1) - 1;
       if (left > 0) open.set(ip, left);
       else open.delete(ip);

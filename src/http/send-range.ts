@@ -5,6 +5,7 @@
 // into the other (docs/performance.md). Used by /assets and the package cache's hits.
 import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import { TurnBudget } from './turn-budget.js';
 
 const CHUNK = 512 * 1024;
 /** buffers kept for reuse at most (16 MiB); more are allocated under load and collected */
@@ -12,6 +13,8 @@ const POOL_MAX = 32;
 const pool: Buffer[] = [];
 const take = () => pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
 const give = (b: Buffer) => void (pool.length < POOL_MAX && pool.push(b));
+/** milliseconds of large-body writes per event-loop turn, all responses together (turn-budget.ts) */
+const budget = new TurnBudget(2);
 
 /**
  * Writes bytes start..end (inclusive) of fh to res; does not end it. A buffer handed to
@@ -40,9 +43,11 @@ export async function writeRange(fh: FileHandle, res: ServerResponse, start: num
       pos += bytesRead;
       onBytes?.(bytesRead);
       const chunk = bytesRead === CHUNK ? bufs[i] : bufs[i].subarray(0, bytesRead);
+      for (let w = budget.take(); w && !gone; w = budget.take()) await Promise.race([w, closed]);
+      if (gone) break;
       let ok = true;
       inFlight[i] = new Promise((r) => {
-        ok = res.write(chunk, r);
+        ok = budget.spend(() => res.write(chunk, r));
       });
       if (!ok && !gone) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
     }
