@@ -1,5 +1,6 @@
 // The Prometheus registry. Each subsystem registers its own metrics on the registry it is
-// given; this file only creates it and holds the metrics of the HTTP edge and install runs.
+// given; this file only creates it and holds the install-run metrics (the HTTP edge's are in
+// src/http/http-meter.ts).
 import client from 'prom-client';
 import type { RunStore } from './store/runs.js';
 import { OPEN_STATES } from './install/machine.js';
@@ -13,13 +14,6 @@ export function createRegistry(): client.Registry {
   client.collectDefaultMetrics({ register: registry });
   buildInfo(registry);
   return registry;
-}
-
-export function httpMetrics(registry: client.Registry) {
-  return {
-    requests: new client.Counter({ name: 'fleetboot_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
-    duration: new client.Histogram({ name: 'fleetboot_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['route'], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60], registers: [registry] }),
-  };
 }
 
 export function installMetrics(registry: client.Registry, store: () => RunStore | undefined) {

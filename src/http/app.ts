@@ -9,7 +9,7 @@ import type { BootService } from '../boot/service.js';
 import type { InstallService } from '../install/service.js';
 import type { RunStore } from '../store/runs.js';
 import type { TemplateRenderer } from '../install/render.js';
-import { httpMetrics } from '../metrics.js';
+import { httpMeter } from './http-meter.js';
 import { bootRouter } from './boot.js';
 import { assetsHandler } from './assets.js';
 import { installRouter } from './install.js';
@@ -56,18 +56,17 @@ export interface AdminLayer {
 export function createApp(d: AppDeps): Express {
   const app = express();
   const log = d.log.child({ subsystem: 'http' });
-  const m = httpMetrics(d.registry);
+  const meter = httpMeter(d.registry);
   app.set('trust proxy', d.holder.config.http.trustProxy);
   app.disable('x-powered-by');
   app.set('etag', false);
 
   app.use((req, res, next) => {
-    const end = m.duration.startTimer();
+    const t0 = performance.now();
     res.on('finish', () => {
       // label by route pattern, never by raw path (tokens, MACs and file names are unbounded)
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
-      m.requests.inc({ route, method: req.method, status: String(res.statusCode) });
-      end({ route });
+      meter.record(route, req.method, res.statusCode, (performance.now() - t0) / 1000);
       log.debug({ ip: req.ip, method: req.method, url: logPath(req.path), status: res.statusCode }, 'request');
     });
     next();

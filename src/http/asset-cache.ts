@@ -21,6 +21,9 @@ export interface AssetEntry {
   ino: number;
   /** the whole file, for small files */
   body?: Buffer;
+  /** response header values, formatted on first use (assets.ts) */
+  etag?: string;
+  lastModified?: string;
   checkedAt: number;
 }
 

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { logPath, type Logger } from '../log.js';
-import { AssetCache } from './asset-cache.js';
+import { AssetCache, type AssetEntry, type Lookup } from './asset-cache.js';
 import { sendRange } from './send-range.js';
 
 export function etagOf(size: number, mtimeMs: number): string {
@@ -46,9 +46,18 @@ export function assetsHandler(getRoot: () => string, log: Logger) {
   };
 }
 
-/** Answers one asset request from the cache's entry (see asset-cache.ts for what is kept). */
-export async function serveAsset(cache: AssetCache, raw: string, req: IncomingMessage, res: ServerResponse, log: Logger, retried = false): Promise<void> {
-  const r = await cache.lookup(raw);
+/**
+ * Answers one asset request from the cache's entry (see asset-cache.ts for what is kept).
+ * Synchronous when the entry and the bytes are in memory (no promise, no microtask: the 60 KiB
+ * hot path, docs/performance.md); a promise when it must resolve the path or read the file.
+ */
+export function serveAsset(cache: AssetCache, raw: string, req: IncomingMessage, res: ServerResponse, log: Logger, retried = false): void | Promise<void> {
+  const r = cache.lookup(raw);
+  if (r instanceof Promise) return r.then((x) => answer(cache, x, raw, req, res, log, retried));
+  return answer(cache, r, raw, req, res, log, retried);
+}
+
+function answer(cache: AssetCache, r: Lookup, raw: string, req: IncomingMessage, res: ServerResponse, log: Logger, retried: boolean): void | Promise<void> {
   if (!r.ok) {
     if (r.reason === 'unavailable') {
       // out of descriptors or memory is not "no such file": firmware must retry, not give up
@@ -61,10 +70,11 @@ export async function serveAsset(cache: AssetCache, raw: string, req: IncomingMe
     return;
   }
   const e = r.entry;
-  const etag = etagOf(e.size, e.mtimeMs);
+  // an entry's size and mtime never change (a changed file gets a new entry): format once
+  const etag = (e.etag ??= etagOf(e.size, e.mtimeMs));
   const headers: Record<string, string> = {
     ETag: etag,
-    'Last-Modified': new Date(e.mtimeMs).toUTCString(),
+    'Last-Modified': (e.lastModified ??= new Date(e.mtimeMs).toUTCString()),
     'Accept-Ranges': 'bytes',
     'Cache-Control': 'public, max-age=300',
     'Content-Type': 'application/octet-stream',
@@ -95,6 +105,10 @@ export async function serveAsset(cache: AssetCache, raw: string, req: IncomingMe
     res.writeHead(status, headers).end(range ? e.body.subarray(start, end + 1) : e.body);
     return;
   }
+  return sendFile(cache, e, raw, req, res, log, retried, status, headers, start, end);
+}
+
+async function sendFile(cache: AssetCache, e: AssetEntry, raw: string, req: IncomingMessage, res: ServerResponse, log: Logger, retried: boolean, status: number, headers: Record<string, string>, start: number, end: number): Promise<void> {
   const fh = await cache.openChecked(raw, e);
   if (!fh) {
     // replaced since it was resolved: look it up afresh (once; a file that keeps changing

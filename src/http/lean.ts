@@ -8,7 +8,8 @@
 // and serves the same handlers. Counted in the same fleetboot_http_* metrics under the same
 // route labels as the express routes.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Registry, Counter, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { httpMeter } from './http-meter.js';
 import type { Logger } from '../log.js';
 import type { BootService } from '../boot/service.js';
 import type { ConfigHolder } from '../config/holder.js';
@@ -28,18 +29,10 @@ export interface LeanDeps {
 export function leanRoutes(app: RequestListener, d: LeanDeps): RequestListener {
   const log = d.log.child({ subsystem: 'http' });
   let cache: AssetCache | undefined;
-  let m: { requests?: Counter<string>; duration?: Histogram<string> } | undefined;
-  const metrics = () => (m ??= {
-    requests: d.registry.getSingleMetric('fleetboot_http_requests_total') as Counter<string> | undefined,
-    duration: d.registry.getSingleMetric('fleetboot_http_request_duration_seconds') as Histogram<string> | undefined,
-  });
+  const meter = httpMeter(d.registry);
   const count = (req: IncomingMessage, res: ServerResponse, route: string) => {
-    const { requests, duration } = metrics();
-    const end = duration?.startTimer({ route });
-    res.once('finish', () => {
-      requests?.inc({ route, method: req.method ?? '', status: String(res.statusCode) });
-      end?.();
-    });
+    const t0 = performance.now();
+    res.once('finish', () => meter.record(route, req.method ?? '', res.statusCode, (performance.now() - t0) / 1000));
   };
 
   return (req, res) => {
@@ -51,7 +44,11 @@ export function leanRoutes(app: RequestListener, d: LeanDeps): RequestListener {
         const root = d.holder.config.paths.assets;
         if (!cache || cache.root !== root) cache = new AssetCache(root);
         count(req, res, '/assets/*path');
-        serveAsset(cache, raw, req, res, log).catch((err) => fail(log, res, err));
+        try {
+          serveAsset(cache, raw, req, res, log)?.catch((err) => fail(log, res, err));
+        } catch (err) {
+          fail(log, res, err);
+        }
         return;
       }
     } else if (method === 'GET' && (url === '/boot.ipxe' || url.startsWith('/boot.ipxe?')) && !d.holder.config.http.trustProxy) {
