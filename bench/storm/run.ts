@@ -11,13 +11,13 @@
 // --baseline DIR names another built checkout (before/after in one run); medians of rounds.
 //   bench/storm/run [--clients 500] [--marked 50] [--tftp 200] [--rounds 3] [--baseline DIR]
 // Bounded: every request times out after 60 s, every atftp after 60 s.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setPriority } from 'node:os';
+import { cpus, setPriority } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arg, load, median, percentile, startFleetboot, type Fleetboot } from '../lib.js';
@@ -35,6 +35,12 @@ const PROFILE = arg('profile', '');
  * much of the latency is that sharing. Reported figures use the default.
  */
 const CLIENT_NICE = arg('client-nice', 0);
+/**
+ * Analysis aid, default off: --split 1 gives the daemon the last CPU to itself and runs this
+ * bench and all its clients on the others (taskset), as when the machines are elsewhere and
+ * the daemon has a core: what is left is the daemon's own latency on one core.
+ */
+const SPLIT = arg('split', 0);
 const here = dirname(fileURLToPath(import.meta.url));
 /** the bench's own event loop: a stall here is measured as server latency */
 const elDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -185,6 +191,7 @@ async function storm(fb: Fleetboot, build: string, dir: string): Promise<Round> 
 }
 
 async function main() {
+  if (SPLIT) execFileSync('taskset', ['-a', '-p', '-c', `0-${cpus().length - 2}`, String(process.pid)], { stdio: 'ignore' }); // children inherit it
   const dir = mkdtempSync(join(tmpdir(), 'fb-bench-storm-'));
   const builds = [{ name: 'fleetboot', root: undefined as string | undefined }];
   if (BASELINE) builds.push({ name: 'fb-baseline', root: BASELINE });
@@ -203,6 +210,8 @@ async function main() {
           mark: Array.from({ length: MARKED }, (_, k) => `m${k}`),
           nodeArgs: PROFILE && b.name === 'fleetboot' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [],
         });
+        // --split: the daemon (every thread) on the last CPU, this bench and its clients on the others
+        if (SPLIT) execFileSync('taskset', ['-a', '-p', '-c', String(cpus().length - 1), String(fb.proc.pid)], { stdio: 'ignore' });
         try {
           const r = await storm(fb, b.name, d);
           rounds.push(r);
