@@ -6,6 +6,7 @@
 //
 // Files and their rows are kept in step by CacheFiles (files.ts: row before rename, crash
 // behaviour); the verification chain (which digest a file must have) by Ingester (ingest.ts).
+import { HotBodies } from './hot-bodies.js';
 import { mkdir, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type http from 'node:http';
@@ -44,7 +45,7 @@ export interface PackageCacheOptions {
 }
 
 export type OpenResult =
-  | { type: 'file'; fh: FileHandle; size: number; mtimeMs: number; state: 'fresh' | 'revalidated' | 'stale' | 'refreshed' }
+  | { type: 'file'; fh: FileHandle; size: number; mtimeMs: number; ino: number; dev: number; state: 'fresh' | 'revalidated' | 'stale' | 'refreshed' }
   | { type: 'download'; download: Download; meta: DownloadMeta }
   | { type: 'status'; status: number };
 
@@ -70,6 +71,8 @@ export class PackageCache {
   private metrics: CacheMetrics | undefined;
   private stopping = false;
   private fetchFn: FetchFn | undefined;
+  /** bytes of recently hit files (hot-bodies.ts); sized at start() */
+  hot = new HotBodies(0);
   private clock: Clock = { now: () => Date.now() };
   private log!: Logger;
   private store!: CacheStore;
@@ -106,6 +109,7 @@ export class PackageCache {
     this.store = new CacheStore(this.o.db);
     this.ingester = new Ingester(this.store, this.log, () => this.clock.now());
     this.files = new CacheFiles({ dir: this.dir, store: this.store, log: this.log, now: () => this.clock.now(), maxBytes: c.maxBytes, inc: (n, k) => this.inc(n, k) });
+    this.hot = new HotBodies(c.hotBytes);
     this.stopping = false;
     await mkdir(this.dir, { recursive: true });
     // only temp files whose writer is gone: a neighbour process may be downloading right now

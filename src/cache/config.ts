@@ -21,6 +21,8 @@ export const cacheConfigSchema = z
     dir: z.string().default('var/cache'),
     /** size limit of the cache; least-recently-used .debs/.udebs are evicted beyond it */
     maxBytes: z.number().int().positive().default(20 * 1024 ** 3),
+    /** memory for the bytes of recently hit files (each up to 16 MiB; 0: always read from disk) */
+    hotBytes: z.number().int().min(0).default(128 * 1024 ** 2),
     /** index files (Release, Packages, ...) younger than this are served without asking upstream */
     indexFreshSeconds: z.number().int().min(0).default(300),
     /** connect/headers timeout and the longest silence allowed mid-body */

@@ -19,6 +19,9 @@ export interface Held {
   fh: FileHandle;
   size: number;
   mtimeMs: number;
+  /** inode and device of the open file: with size and mtime, which version it is (hot-bodies.ts) */
+  ino: number;
+  dev: number;
 }
 
 export interface FilesDeps {
@@ -71,7 +74,7 @@ export class CacheFiles {
     const fh = await open(this.localPath(repo, path), 'r').catch(() => null);
     if (!fh) return null;
     const st = await fh.stat().catch(() => null);
-    if (st && st.isFile() && st.size === row.size && (row.mtime === null || Math.floor(st.mtimeMs) === row.mtime)) return { fh, size: st.size, mtimeMs: st.mtimeMs };
+    if (st && st.isFile() && st.size === row.size && (row.mtime === null || Math.floor(st.mtimeMs) === row.mtime)) return { fh, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
     await fh.close().catch(() => {});
     return null;
   }

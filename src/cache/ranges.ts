@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { writeRange } from '../http/send-range.js';
+import { writeBytes, writeRange } from '../http/send-range.js';
 
 export interface ByteRange {
   start: number;
@@ -59,12 +59,18 @@ export function ifRangeAllows(ifRange: string | undefined, etag: string, lastMod
 
 /** One range of the file to res from reusable buffers (src/http/send-range.ts); rejects when
  *  the client went away, so the caller destroys rather than ends the response. */
-async function pipeRange(fh: FileHandle, res: ServerResponse, r: ByteRange, onBytes: (n: number) => void): Promise<void> {
+async function pipeRange(fh: FileHandle, res: ServerResponse, r: ByteRange, onBytes: (n: number) => void, body: Buffer | null): Promise<void> {
+  if (body) {
+    if (!(await writeBytes(res, body.subarray(r.start, r.end + 1)))) throw new Error('client went away');
+    onBytes(r.end - r.start + 1);
+    return;
+  }
   if (!(await writeRange(fh, res, r.start, r.end, onBytes))) throw new Error('client went away');
 }
 
-/** Sends the body (whole file, one range or multipart) from an open descriptor, then closes it. */
-export async function sendBody(fh: FileHandle, res: ServerResponse, size: number, ranges: ByteRange[] | null, type: string, onBytes: (n: number) => void, head: boolean): Promise<void> {
+/** Sends the body (whole file, one range or multipart) from an open descriptor — or from
+ *  `body`, its bytes already in memory (hot-bodies.ts) — then closes the descriptor. */
+export async function sendBody(fh: FileHandle, res: ServerResponse, size: number, ranges: ByteRange[] | null, type: string, onBytes: (n: number) => void, head: boolean, body: Buffer | null = null): Promise<void> {
   try {
     if (!ranges || ranges.length === 1) {
       const r = ranges?.[0] ?? { start: 0, end: size - 1 };
@@ -74,7 +80,7 @@ export async function sendBody(fh: FileHandle, res: ServerResponse, size: number
       }
       res.setHeader('Content-Length', String(size === 0 ? 0 : r.end - r.start + 1));
       if (head || size === 0) return void res.end();
-      await pipeRange(fh, res, r, onBytes);
+      await pipeRange(fh, res, r, onBytes, body);
       res.end();
       return;
     }
@@ -88,7 +94,7 @@ export async function sendBody(fh: FileHandle, res: ServerResponse, size: number
     if (head) return void res.end();
     for (let i = 0; i < ranges.length; i++) {
       res.write(heads[i]);
-      await pipeRange(fh, res, ranges[i], onBytes);
+      await pipeRange(fh, res, ranges[i], onBytes, body);
     }
     res.end(tail);
   } catch (e) {

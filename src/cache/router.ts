@@ -91,5 +91,6 @@ async function handle(cache: PackageCache, req: Request, res: Response): Promise
     ranges = null;
   }
   res.status(200);
-  await sendBody(fh, res, size, ranges, contentType(path), (n) => state !== 'refreshed' && cache.inc('bytesFromCache', n), req.method === 'HEAD');
+  const body = req.method === 'HEAD' ? null : await cache.hot.get(`${repo}/${path}`, got, fh).catch(() => null);
+  await sendBody(fh, res, size, ranges, contentType(path), (n) => state !== 'refreshed' && cache.inc('bytesFromCache', n), req.method === 'HEAD', body);
 }

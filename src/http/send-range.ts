@@ -60,6 +60,29 @@ export async function writeRange(fh: FileHandle, res: ServerResponse, start: num
   }
 }
 
+/**
+ * Writes `body` (bytes already in memory) to res as one write, once the per-turn write budget
+ * allows: the socket takes what fits and libuv sends the rest as the client reads, with no
+ * JavaScript in between (slicing it into CHUNK writes cost ~10 % of 2.6 MiB cache hits).
+ * Does not end it; resolves false when the client went away first.
+ */
+export async function writeBytes(res: ServerResponse, body: Buffer): Promise<boolean> {
+  if (res.destroyed) return false;
+  let gone = false;
+  let onClose!: () => void;
+  const closed = new Promise<void>((r) => (onClose = () => ((gone = true), r())));
+  res.once('close', onClose);
+  try {
+    for (let w = budget.take(); w && !gone; w = budget.take()) await Promise.race([w, closed]);
+    if (gone) return false;
+    const ok = budget.spend(() => res.write(body));
+    if (!ok && !gone) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
+    return !gone;
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
 /** writeRange, then ends the response; destroys it (and rethrows) on a read error. */
 export async function sendRange(fh: FileHandle, res: ServerResponse, start: number, end: number): Promise<void> {
   try {

@@ -2,6 +2,7 @@
 // purpose: services above it hold the rules; this file only reads and writes rows.
 import type { DB } from './db.js';
 import type { Statement as SqlStatement } from 'better-sqlite3';
+import { Statements } from './statements.js';
 // rows are typed at each call site (as with db.prepare before)
 type Statement = SqlStatement<any[]>;
 import type { InstallState } from '../boot/types.js';
@@ -58,7 +59,9 @@ export interface NewEvent {
 const MAX_STATEMENTS = 256;
 
 export class RunStore {
-  constructor(private readonly db: DB) {}
+  constructor(private readonly db: DB) {
+    this.stmts = new Statements(db, MAX_STATEMENTS);
+  }
 
   createRun(r: { host: string; role: string; token: string; now: number; expiresAt: number; markedBy?: string }): RunRow {
     const info = this
@@ -192,21 +195,10 @@ export class RunStore {
     return this.prep('SELECT 1 FROM reinstall_marks WHERE host = ?').get(host) !== undefined;
   }
 
-  /**
-   * Statements prepared once per SQL text: preparing costs more than running. In a storm the
-   * per-call prepares of a marked host's boot (bootServed: run, updateRun, addEvent, ...) were
-   * 8 % of the main thread (docs/performance.md, "Storm").
-   */
-  private readonly stmts = new Map<string, Statement>();
+  /** statements prepared once per SQL text (statements.ts) */
+  private readonly stmts: Statements;
   private prep(sql: string): Statement {
-    let s = this.stmts.get(sql);
-    if (!s) {
-      // SQL texts come from this file (a few dynamic shapes: SET lists, IN lists): bounded, but
-      // a cap keeps an unexpected variety from growing the map without end
-      if (this.stmts.size >= MAX_STATEMENTS) this.stmts.clear();
-      this.stmts.set(sql, (s = this.db.prepare(sql)));
-    }
-    return s;
+    return this.stmts.get(sql);
   }
 
   recordDiscovered(d: { mac: string; now: number; ip?: string; arch?: string; client?: string; via: string }): void {
