@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { logPath, type Logger } from '../log.js';
 import { AssetCache, type AssetEntry, type Lookup } from './asset-cache.js';
-import { sendRange } from './send-range.js';
+import { sendRange, writeBytes } from './send-range.js';
 
 export function etagOf(size: number, mtimeMs: number): string {
   return `"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
@@ -35,11 +35,24 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
+/** bodies up to this are written at once; larger ones wait for the turn's write budget */
+const SMALL_BODY = 256 * 1024;
+let shared: AssetCache | undefined;
+
+/**
+ * The /assets cache of `root`, shared by the lean route and the express route. HTTP keeps the
+ * bytes of files up to 64 MiB (256 MiB in all, least recently used out): kernels and initrds
+ * in a reinstall wave are then one socket write each, with no read per request
+ * (docs/performance.md).
+ */
+export function assetCacheFor(root: string): AssetCache {
+  if (!shared || shared.root !== root) shared = new AssetCache(root, { maxBodyBytes: 64 * 1024 * 1024, maxTotalBodyBytes: 256 * 1024 * 1024 });
+  return shared;
+}
+
 export function assetsHandler(getRoot: () => string, log: Logger) {
-  let cache: AssetCache | undefined;
   return async (req: Request, res: Response): Promise<void> => {
-    const root = getRoot();
-    if (!cache || cache.root !== root) cache = new AssetCache(root);
+    const cache = assetCacheFor(getRoot());
     // express has already percent-decoded params; req.params.path is the list of segments
     const raw = ([] as string[]).concat((req.params as Record<string, string | string[]>).path ?? []).join('/');
     await serveAsset(cache, raw, req, res, log);
@@ -102,8 +115,11 @@ function answer(cache: AssetCache, r: Lookup, raw: string, req: IncomingMessage,
     return;
   }
   if (e.body) {
-    res.writeHead(status, headers).end(range ? e.body.subarray(start, end + 1) : e.body);
-    return;
+    const bytes = range ? e.body.subarray(start, end + 1) : e.body;
+    res.writeHead(status, headers);
+    if (bytes.length <= SMALL_BODY) return void res.end(bytes);
+    // a kernel or initrd from memory: one write when the turn's write budget allows
+    return writeBytes(res, bytes).then((sent) => void (sent && res.end()));
   }
   return sendFile(cache, e, raw, req, res, log, retried, status, headers, start, end);
 }

@@ -14,8 +14,7 @@ import type { Logger } from '../log.js';
 import type { BootService } from '../boot/service.js';
 import type { ConfigHolder } from '../config/holder.js';
 import { normaliseMac } from '../config/holder.js';
-import { AssetCache } from './asset-cache.js';
-import { serveAsset } from './assets.js';
+import { assetCacheFor, serveAsset } from './assets.js';
 import { archFrom } from './boot.js';
 
 export interface LeanDeps {
@@ -28,7 +27,6 @@ export interface LeanDeps {
 /** Wraps the express app: the hot routes first, everything else to `app`. */
 export function leanRoutes(app: RequestListener, d: LeanDeps): RequestListener {
   const log = d.log.child({ subsystem: 'http' });
-  let cache: AssetCache | undefined;
   const meter = httpMeter(d.registry);
   const count = (req: IncomingMessage, res: ServerResponse, route: string) => {
     const t0 = performance.now();
@@ -42,7 +40,7 @@ export function leanRoutes(app: RequestListener, d: LeanDeps): RequestListener {
       const raw = assetPath(url);
       if (raw !== null) {
         const root = d.holder.config.paths.assets;
-        if (!cache || cache.root !== root) cache = new AssetCache(root);
+        const cache = assetCacheFor(root);
         count(req, res, '/assets/*path');
         try {
           serveAsset(cache, raw, req, res, log)?.catch((err) => fail(log, res, err));
