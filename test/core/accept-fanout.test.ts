@@ -103,3 +103,20 @@ test('accept fan-out in the daemon: http.acceptDescriptors descriptors, limits a
   }
   assert.equal(await listeningFds(port), 0, 'stop closed the listening socket and every extra descriptor');
 });
+
+test('accept fan-out: a helper that does not answer in time leaves one descriptor and a warning, never a failed start', async () => {
+  const server = createServer((_req, res) => res.end('ok\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const { log, lines } = captureLog('warn');
+  try {
+    const extra = await fanOutAccepts(server, 3, log, 1); // 1 ms: no Node process starts that fast
+    assert.deepEqual(extra, []);
+    assert.equal(await listeningFds(port), 1);
+    assert.ok(lines().some((l) => /could not add accepting descriptors/.test(String(l.msg))));
+    const { stdout } = await run('curl', ['-s', `http://127.0.0.1:${port}/`]);
+    assert.equal(stdout, 'ok\n');
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
