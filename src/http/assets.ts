@@ -50,9 +50,10 @@ export function assetCacheFor(root: string): AssetCache {
   return shared;
 }
 
-export function assetsHandler(getRoot: () => string, log: Logger) {
+/** `cacheFor`: the cache of a root; by default the boot assets' shared one (assetCacheFor) */
+export function assetsHandler(getRoot: () => string, log: Logger, cacheFor: (root: string) => AssetCache = assetCacheFor) {
   return async (req: Request, res: Response): Promise<void> => {
-    const cache = assetCacheFor(getRoot());
+    const cache = cacheFor(getRoot());
     // express has already percent-decoded params; req.params.path is the list of segments
     const raw = ([] as string[]).concat((req.params as Record<string, string | string[]>).path ?? []).join('/');
     await serveAsset(cache, raw, req, res, log);

@@ -5,13 +5,18 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../log.js';
 import { assetsHandler } from './assets.js';
+import { AssetCache } from './asset-cache.js';
 import { isImageFileName, isRoleName } from '../image/store.js';
 import type { ImageService } from '../image/service.js';
 import { FleetbootError } from '../errors.js';
 import { API_CONTEXT, type ApiContext } from './api.js';
 
 export function imageFilesHandler(getRoot: () => string, log: Logger) {
-  const serve = assetsHandler(getRoot, log);
+  // a cache of its own with the default limits (bytes of files up to 1 MiB, i.e. manifests):
+  // images are hundreds of MB, and a DELETE must stop one being served at once, not after the
+  // boot assets' in-memory second (assets.ts, assetCacheFor)
+  let cache: AssetCache | undefined;
+  const serve = assetsHandler(getRoot, log, (root) => (cache?.root === root ? cache : (cache = new AssetCache(root))));
   return async (req: Request, res: Response): Promise<void> => {
     const segs = ([] as string[]).concat((req.params as Record<string, string | string[]>).path ?? []);
     if (segs.length !== 2 || !isRoleName(segs[0]) || !isImageFileName(segs[1])) {
