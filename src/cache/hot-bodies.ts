@@ -17,6 +17,8 @@ export interface FileVersion {
 
 export class HotBodies {
   private readonly bodies = new Map<string, Buffer>();
+  /** one read per version at a time: a wave asking for the same .deb at once shares it */
+  private readonly loading = new Map<string, Promise<Buffer | null>>();
   private total = 0;
   /** counters for tests and docs: answered from memory vs read into memory */
   readonly stats = { hits: 0, loads: 0 };
@@ -35,10 +37,20 @@ export class HotBodies {
       this.bodies.set(key, hit);
       return hit;
     }
-    const body = Buffer.allocUnsafeSlow(v.size);
+    let p = this.loading.get(key);
+    if (!p) {
+      p = this.load(key, v.size, fh).finally(() => this.loading.delete(key));
+      this.loading.set(key, p);
+    }
+    return p;
+  }
+
+  /** reads through the first asker's descriptor (the same version: the key names it) */
+  private async load(key: string, size: number, fh: FileHandle): Promise<Buffer | null> {
+    const body = Buffer.allocUnsafeSlow(size);
     let at = 0;
-    while (at < v.size) {
-      const { bytesRead } = await fh.read(body, at, v.size - at, at);
+    while (at < size) {
+      const { bytesRead } = await fh.read(body, at, size - at, at);
       if (bytesRead === 0) return null; // shorter than its fstat said: stream it, keep nothing
       at += bytesRead;
     }

@@ -47,6 +47,17 @@ test('hot bodies: read once per file version, a replaced file is read again, bou
     assert.deepEqual(await read(h, a), Buffer.alloc(1000, 2), 'the most recent two are kept');
     assert.equal(h.stats.hits, 2);
     assert.equal(await read(new HotBodies(0), a), null, 'hotBytes 0: off');
+    // 20 hits at once on a version not yet in memory: one read, one buffer shared by all
+    const fresh = new HotBodies(1 << 20);
+    const fh = await open(a);
+    try {
+      const st = await fh.stat();
+      const got = await Promise.all(Array.from({ length: 20 }, () => fresh.get(a, st, fh)));
+      assert.equal(fresh.stats.loads, 1);
+      assert.ok(got.every((b) => b === got[0]));
+    } finally {
+      await fh.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
