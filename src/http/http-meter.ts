@@ -42,46 +42,26 @@ export class HttpMeter {
   }
 
   private requestsMetric() {
-    return {
-      name: REQUESTS,
-      help: 'HTTP requests by route and status',
-      type: 'counter',
-      aggregator: 'sum',
-      labelNames: ['route', 'method', 'status'],
-      get: async () => ({
-        name: REQUESTS,
-        help: 'HTTP requests by route and status',
-        type: 'counter',
-        aggregator: 'sum',
-        values: [...this.counts.values()].map((c) => ({ labels: { route: c.route, method: c.method, status: c.status }, value: c.n })),
-      }),
-      reset: () => this.counts.clear(),
-    };
+    return custom(REQUESTS, 'HTTP requests by route and status', 'counter', ['route', 'method', 'status'], () => this.counts.clear(), () =>
+      [...this.counts.values()].map((c) => ({ labels: { route: c.route, method: c.method, status: c.status }, value: c.n })),
+    );
   }
 
   private durationMetric() {
-    return {
-      name: DURATION,
-      help: 'HTTP request duration',
-      type: 'histogram',
-      aggregator: 'sum',
-      labelNames: ['route'],
-      get: async () => {
-        const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-        for (const [route, t] of this.timings) {
-          let acc = 0;
-          DURATION_BUCKETS.forEach((le, i) => {
-            acc += t.buckets[i];
-            values.push({ labels: { le, route }, value: acc, metricName: `${DURATION}_bucket` });
-          });
-          values.push({ labels: { le: '+Inf', route }, value: t.count, metricName: `${DURATION}_bucket` });
-          values.push({ labels: { route }, value: t.sum, metricName: `${DURATION}_sum` });
-          values.push({ labels: { route }, value: t.count, metricName: `${DURATION}_count` });
-        }
-        return { name: DURATION, help: 'HTTP request duration', type: 'histogram', aggregator: 'sum', values };
-      },
-      reset: () => this.timings.clear(),
-    };
+    return custom(DURATION, 'HTTP request duration', 'histogram', ['route'], () => this.timings.clear(), () => {
+      const values: Sample[] = [];
+      for (const [route, t] of this.timings) {
+        let acc = 0;
+        DURATION_BUCKETS.forEach((le, i) => {
+          acc += t.buckets[i];
+          values.push({ labels: { le, route }, value: acc, metricName: `${DURATION}_bucket` });
+        });
+        values.push({ labels: { le: '+Inf', route }, value: t.count, metricName: `${DURATION}_bucket` });
+        values.push({ labels: { route }, value: t.sum, metricName: `${DURATION}_sum` });
+        values.push({ labels: { route }, value: t.count, metricName: `${DURATION}_count` });
+      }
+      return values;
+    });
   }
 
   register(registry: Registry): this {
@@ -89,6 +69,19 @@ export class HttpMeter {
     registry.registerMetric(this.durationMetric() as never);
     return this;
   }
+}
+
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/** A metric prom-client's Registry prints like its own: what get() returns is what Counter and
+ *  Histogram return (name, help, type, aggregator, samples). */
+function custom(name: string, help: string, type: 'counter' | 'histogram', labelNames: string[], reset: () => void, samples: () => Sample[]) {
+  const head = { name, help, type, aggregator: 'sum' };
+  return { ...head, labelNames, reset, get: async () => ({ ...head, values: samples() }) };
 }
 
 const meters = new WeakMap<Registry, HttpMeter>();

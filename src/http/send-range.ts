@@ -27,35 +27,30 @@ export async function writeRange(fh: FileHandle, res: ServerResponse, start: num
   if (res.destroyed) return false;
   const bufs = [take(), take()];
   const inFlight: (Promise<unknown> | null)[] = [null, null];
-  let gone = false;
   let reuse = false;
-  let onClose!: () => void;
-  // a destroyed socket may never call back a pending write: every wait races the close
-  const closed = new Promise<void>((r) => (onClose = () => ((gone = true), r())));
-  res.once('close', onClose);
+  const c = watchClose(res);
   try {
     let pos = start;
-    for (let i = 0; pos <= end && !gone; i ^= 1) {
-      if (inFlight[i]) await Promise.race([inFlight[i], closed]);
-      if (gone) break;
+    for (let i = 0; pos <= end && !c.gone(); i ^= 1) {
+      if (inFlight[i]) await Promise.race([inFlight[i], c.closed]);
+      if (c.gone()) break;
       const { bytesRead } = await fh.read(bufs[i], 0, Math.min(CHUNK, end - pos + 1), pos);
       if (bytesRead === 0) throw new Error(`file shorter than expected (at byte ${pos})`);
       pos += bytesRead;
       onBytes?.(bytesRead);
       const chunk = bytesRead === CHUNK ? bufs[i] : bufs[i].subarray(0, bytesRead);
-      for (let w = budget.take(); w && !gone; w = budget.take()) await Promise.race([w, closed]);
-      if (gone) break;
+      if (!(await turnToWrite(c))) break;
       let ok = true;
       inFlight[i] = new Promise((r) => {
         ok = budget.spend(() => res.write(chunk, r));
       });
-      if (!ok && !gone) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
+      if (!ok) await drained(res, c);
     }
-    if (!gone) await Promise.race([Promise.all(inFlight), closed]);
-    reuse = !gone; // every write called back: the socket holds neither buffer any more
-    return !gone;
+    if (!c.gone()) await Promise.race([Promise.all(inFlight), c.closed]);
+    reuse = !c.gone(); // every write called back: the socket holds neither buffer any more
+    return !c.gone();
   } finally {
-    res.off('close', onClose);
+    c.dispose();
     if (reuse) bufs.forEach(give);
   }
 }
@@ -68,19 +63,41 @@ export async function writeRange(fh: FileHandle, res: ServerResponse, start: num
  */
 export async function writeBytes(res: ServerResponse, body: Buffer): Promise<boolean> {
   if (res.destroyed) return false;
+  const c = watchClose(res);
+  try {
+    if (!(await turnToWrite(c))) return false;
+    if (!budget.spend(() => res.write(body))) await drained(res, c);
+    return !c.gone();
+  } finally {
+    c.dispose();
+  }
+}
+
+interface CloseWatch {
+  /** settles when the response closes */
+  closed: Promise<void>;
+  gone(): boolean;
+  dispose(): void;
+}
+
+/** A destroyed socket may never call back a pending write or emit 'drain': every wait races this. */
+function watchClose(res: ServerResponse): CloseWatch {
   let gone = false;
   let onClose!: () => void;
   const closed = new Promise<void>((r) => (onClose = () => ((gone = true), r())));
   res.once('close', onClose);
-  try {
-    for (let w = budget.take(); w && !gone; w = budget.take()) await Promise.race([w, closed]);
-    if (gone) return false;
-    const ok = budget.spend(() => res.write(body));
-    if (!ok && !gone) await Promise.race([new Promise((r) => res.once('drain', r)), closed]);
-    return !gone;
-  } finally {
-    res.off('close', onClose);
-  }
+  return { closed, gone: () => gone, dispose: () => res.off('close', onClose) };
+}
+
+/** Waits until this turn's write budget has room; false when the client went away meanwhile. */
+async function turnToWrite(c: CloseWatch): Promise<boolean> {
+  for (let w = budget.take(); w && !c.gone(); w = budget.take()) await Promise.race([w, c.closed]);
+  return !c.gone();
+}
+
+/** After a write the socket could not take whole: its 'drain', or the close. */
+async function drained(res: ServerResponse, c: CloseWatch): Promise<void> {
+  if (!c.gone()) await Promise.race([new Promise((r) => res.once('drain', r)), c.closed]);
 }
 
 /** writeRange, then ends the response; destroys it (and rethrows) on a read error. */

@@ -56,11 +56,9 @@ export interface NewEvent {
   source?: string | null;
 }
 
-const MAX_STATEMENTS = 256;
-
 export class RunStore {
   constructor(private readonly db: DB) {
-    this.stmts = new Statements(db, MAX_STATEMENTS);
+    this.stmts = new Statements(db);
   }
 
   createRun(r: { host: string; role: string; token: string; now: number; expiresAt: number; markedBy?: string }): RunRow {
